@@ -1,0 +1,105 @@
+#include "activation.hpp"
+
+#include <cmath>
+
+#include "../autograd/node.hpp"
+#include "../core/kernels.hpp"
+#include "elementwise.hpp"
+#include "reduction.hpp"
+
+namespace ctorch {
+
+using autograd::grads;
+using autograd::record;
+using autograd::Saved;
+
+// relu(x) = max(x, 0); the gradient passes where the output is positive
+Tensor relu(const Tensor& a) {
+  Tensor out = kernels::unary(a, "relu", [](auto x) { return x > decltype(x)(0) ? x : decltype(x)(0); });
+  return record("ReluBackward0", out, {a}, {out.detach()}, [](const Saved& s, const Tensor& g) {
+    return grads(g * (s[0] > 0.0));
+  });
+}
+
+// sigmoid' = y (1 - y), from the saved output y; written so that large |x| stays finite
+Tensor sigmoid(const Tensor& a) {
+  Tensor out = kernels::unary_float(a, "sigmoid", [](auto x) {
+    using T = decltype(x);
+    return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
+  });
+  return record("SigmoidBackward0", out, {a}, {out.detach()}, [](const Saved& s, const Tensor& g) {
+    Tensor y = s[0];
+    return grads(g * y * (1.0 - y));
+  });
+}
+
+// tanh' = 1 - y^2
+Tensor tanh(const Tensor& a) {
+  Tensor out = kernels::unary_float(a, "tanh", [](auto x) { return std::tanh(x); });
+  return record("TanhBackward0", out, {a}, {out.detach()}, [](const Saved& s, const Tensor& g) {
+    Tensor y = s[0];
+    return grads(g * (1.0 - y * y));
+  });
+}
+
+namespace {
+// Runs f(row_in, row_out, n) over every 1-D row along `dim`, and returns the output in a's layout.
+template <class F>
+Tensor along_dim(const Tensor& a, int64_t dim, const char* op, F&& f) {
+  CTORCH_CHECK(a.is_floating_point(), "{}: expected a floating point tensor, got {}", op, dtype_name(a.dtype()));
+  dim = wrap_dim(dim, a.dim(), op);
+  int64_t last = std::max<int64_t>(a.dim() - 1, 0);
+  Tensor x = a.detach().transpose(dim, last).contiguous();
+  Tensor out = empty(x.sizes(), x.dtype());
+  int64_t n = a.dim() == 0 ? 1 : x.size(last);
+  dispatch_floating(a.dtype(), op, [&]<class T>() {
+    const T* p = static_cast<const T*>(x.raw_data());
+    T* o = static_cast<T*>(out.raw_data());
+    for (int64_t r = 0, rows = n ? x.numel() / n : 0; r < rows; ++r) f(p + r * n, o + r * n, n);
+  });
+  return dim == last ? out : out.transpose(dim, last).contiguous();
+}
+}  // namespace
+
+// softmax(x)_i = exp(x_i - max) / sum_j exp(x_j - max): subtracting the max keeps huge logits finite.
+// Backward: dx = y * (g - sum(g * y)).
+Tensor softmax(const Tensor& a, int64_t dim) {
+  Tensor out = along_dim(a, dim, "softmax", [](const auto* x, auto* y, int64_t n) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
+    T m = x[0];
+    for (int64_t i = 1; i < n; ++i) m = std::max(m, x[i]);
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += (y[i] = std::exp(x[i] - m));
+    for (int64_t i = 0; i < n; ++i) y[i] = static_cast<T>(y[i] / s);
+  });
+  int64_t d = dim;
+  return record("SoftmaxBackward0", out, {a}, {out.detach()}, [d](const Saved& s, const Tensor& g) {
+    Tensor y = s[0];
+    return grads(y * (g - (g * y).sum(d, true)));
+  });
+}
+
+// log_softmax(x)_i = x_i - max - log(sum_j exp(x_j - max)). Backward: dx = g - exp(y) * sum(g).
+Tensor log_softmax(const Tensor& a, int64_t dim) {
+  Tensor out = along_dim(a, dim, "log_softmax", [](const auto* x, auto* y, int64_t n) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(x)>>;
+    T m = x[0];
+    for (int64_t i = 1; i < n; ++i) m = std::max(m, x[i]);
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += std::exp(static_cast<double>(x[i] - m));
+    T lse = static_cast<T>(std::log(s)) + m;
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] - lse;
+  });
+  int64_t d = dim;
+  return record("LogSoftmaxBackward0", out, {a}, {out.detach()}, [d](const Saved& s, const Tensor& g) {
+    return grads(g - exp(s[0]) * g.sum(d, true));
+  });
+}
+
+Tensor Tensor::relu() const { return ctorch::relu(*this); }
+Tensor Tensor::sigmoid() const { return ctorch::sigmoid(*this); }
+Tensor Tensor::tanh() const { return ctorch::tanh(*this); }
+Tensor Tensor::softmax(int64_t dim) const { return ctorch::softmax(*this, dim); }
+Tensor Tensor::log_softmax(int64_t dim) const { return ctorch::log_softmax(*this, dim); }
+
+}  // namespace ctorch

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ctorch needs that are missing (quick when all are there).
+#   scripts/setup.sh          build + examples
+#   scripts/setup.sh --test   also what the test suite needs (PyTorch as the oracle)
+set -euo pipefail
+packages=(g++ cmake make pkg-config libopenblas-dev liblapacke-dev libfmt-dev doctest-dev zlib1g-dev)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(python3 python3-torch python3-numpy)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
