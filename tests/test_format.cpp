@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/format.hpp"
+#include <ctorch/core/format.hpp>
 
 using namespace ctorch;
 

@@ -9,8 +9,8 @@
 #include <cstring>
 #include <vector>
 
-#include "core/error.hpp"
-#include "core/generator.hpp"
+#include <ctorch/core/error.hpp>
+#include <ctorch/core/generator.hpp>
 
 using namespace ctorch;
 
