@@ -20,3 +20,11 @@
 #include "ctorch/ops/linalg.hpp"
 #include "ctorch/ops/reduction.hpp"
 #include "ctorch/ops/shape.hpp"
+
+#include "ctorch/nn/container.hpp"
+#include "ctorch/nn/functional.hpp"
+#include "ctorch/nn/init.hpp"
+#include "ctorch/nn/layers.hpp"
+#include "ctorch/nn/loss.hpp"
+#include "ctorch/nn/module.hpp"
+#include "ctorch/nn/safetensors.hpp"

@@ -24,10 +24,10 @@ std::optional<MatrixArg> blas_layout(int64_t rows, int64_t cols, int64_t rs, int
 // Plain loops for integer matrices and for products too small for a BLAS call to pay off.
 template <class T>
 void naive_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t ars, int64_t acs, const T* b, int64_t brs,
-                int64_t bcs, T* c) {
+                int64_t bcs, T* c, double beta) {
   for (int64_t i = 0; i < M; ++i) {
     T* crow = c + i * N;
-    for (int64_t j = 0; j < N; ++j) crow[j] = T(0);
+    for (int64_t j = 0; j < N; ++j) crow[j] = beta == 0 ? T(0) : static_cast<T>(crow[j] * static_cast<T>(beta));
     for (int64_t k = 0; k < K; ++k) {
       T aik = a[i * ars + k * acs];
       const T* brow = b + k * brs;
@@ -38,7 +38,7 @@ void naive_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t ars, int64_
 
 }  // namespace
 
-void batched_gemm(const Tensor& a_in, const Tensor& b_in, const Tensor& out) {
+void batched_gemm(const Tensor& a_in, const Tensor& b_in, const Tensor& out, double beta) {
   Tensor a = a_in, b = b_in;
   int64_t B = out.size(0), M = out.size(1), N = out.size(2), K = a.size(2);
   auto layout_a = blas_layout(M, K, a.stride(1), a.stride(2));
@@ -59,14 +59,14 @@ void batched_gemm(const Tensor& a_in, const Tensor& b_in, const Tensor& out) {
         if (!tiny && K > 0) {
           if constexpr (std::is_same_v<T, float>)
             cblas_sgemm(CblasRowMajor, layout_a->trans, layout_b->trans, M, N, K, 1.0f, ai, layout_a->ld, bi,
-                        layout_b->ld, 0.0f, ci, std::max<int64_t>(1, N));
+                        layout_b->ld, static_cast<float>(beta), ci, std::max<int64_t>(1, N));
           else
             cblas_dgemm(CblasRowMajor, layout_a->trans, layout_b->trans, M, N, K, 1.0, ai, layout_a->ld, bi,
-                        layout_b->ld, 0.0, ci, std::max<int64_t>(1, N));
+                        layout_b->ld, beta, ci, std::max<int64_t>(1, N));
           continue;
         }
       }
-      naive_gemm<T>(M, N, K, ai, a.stride(1), a.stride(2), bi, b.stride(1), b.stride(2), ci);
+      naive_gemm<T>(M, N, K, ai, a.stride(1), a.stride(2), bi, b.stride(1), b.stride(2), ci, beta);
     }
   });
 }

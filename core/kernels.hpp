@@ -169,8 +169,9 @@ struct ReduceRows {
 ReduceRows reduce_rows(const Tensor& a, IntArrayRef dims, bool keepdim, std::string_view op);
 
 // ---- matrix products ----
-// out[b] = a[b] @ b[b] for 3-D a [B, M, K] and b [B, K, N] (B may be 1 on one side: broadcast);
-// float types go through cblas_sgemm / cblas_dgemm, transposed views as transpose flags.
-void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& out);
+// out[b] = a[b] @ b[b] + beta * out[b] for 3-D a [B, M, K] and b [B, K, N] (B may be 1 on one
+// side: broadcast), out contiguous; float types go through cblas_sgemm / cblas_dgemm, transposed
+// views as transpose flags. beta = 1 accumulates into out (a bias already written there).
+void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& out, double beta = 0);
 
 }  // namespace ctorch::kernels

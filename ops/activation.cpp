@@ -42,6 +42,36 @@ Tensor tanh(const Tensor& a) {
   });
 }
 
+constexpr double kSqrt1_2 = 0.70710678118654752440, kSqrt2_pi = 0.79788456080286535588;
+
+// gelu(x) = x Phi(x), Phi the normal CDF; gelu'(x) = Phi(x) + x phi(x), phi the normal density.
+// The tanh form: 0.5 x (1 + tanh(k (x + 0.044715 x^3))), k = sqrt(2/pi), differentiated as written.
+Tensor gelu(const Tensor& a, const std::string& approximate) {
+  CTORCH_CHECK(approximate == "none" || approximate == "tanh",
+               "gelu: approximate must be 'none' or 'tanh', got '{}'", approximate);
+  bool use_tanh = approximate == "tanh";
+  Tensor out = kernels::unary_float(a, "gelu", [use_tanh](auto x) {
+    using T = decltype(x);
+    if (use_tanh) return T(0.5) * x * (T(1) + std::tanh(T(kSqrt2_pi) * (x + T(0.044715) * x * x * x)));
+    return x * T(0.5) * (T(1) + std::erf(x * T(kSqrt1_2)));
+  });
+  return record("GeluBackward0", out, {a}, {a}, [use_tanh](const Saved& s, const Tensor& g) {
+    Tensor dx = kernels::unary_float(s[0], "gelu_backward", [use_tanh](auto x) {
+      using T = decltype(x);
+      if (use_tanh) {
+        T inner = T(kSqrt2_pi) * (x + T(0.044715) * x * x * x);
+        T t = std::tanh(inner);
+        T dinner = T(kSqrt2_pi) * (T(1) + T(3 * 0.044715) * x * x);
+        return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * dinner;
+      }
+      T cdf = T(0.5) * (T(1) + std::erf(x * T(kSqrt1_2)));
+      T pdf = std::exp(T(-0.5) * x * x) * T(kSqrt2_pi * 0.5);
+      return cdf + x * pdf;
+    });
+    return grads(g * dx);
+  });
+}
+
 namespace {
 // Runs f(row_in, row_out, n) over every 1-D row along `dim`, and returns the output in a's layout.
 template <class F>

@@ -101,7 +101,7 @@ Tensor pow(const Tensor& a, double e) {
   Tensor out = kernels::unary(x, "pow", [e](auto v) {
     using T = decltype(v);
     if constexpr (std::is_integral_v<T>) return static_cast<T>(std::pow(static_cast<double>(v), e));
-    else return e == 2 ? v * v : std::pow(v, static_cast<T>(e));
+    else return e == 2 ? v * v : e == 3 ? v * v * v : std::pow(v, static_cast<T>(e));  // as torch's PowKernel
   });
   return record("PowBackward0", out, {x}, {x}, [e](const Saved& s, const Tensor& g) {
     if (e == 0) return grads(zeros_like(g));

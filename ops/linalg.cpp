@@ -65,6 +65,34 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return batched_matmul(a, b);
 }
 
+// dy/dx = g W, dy/dW = g^T x, dy/db = sum of g over the rows
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  CTORCH_CHECK(w.dim() == 2 && x.dim() >= 1 && x.size(-1) == w.size(1),
+               "linear: input of shape {} cannot be multiplied by weight of shape {} (expected input [*, {}])",
+               shape_str(x.sizes()), shape_str(w.sizes()), w.dim() == 2 ? w.size(1) : -1);
+  CTORCH_CHECK(!b.defined() || (b.dim() == 1 && b.size(0) == w.size(0)),
+               "linear: bias of shape {} does not match weight of shape {}", shape_str(b.sizes()), shape_str(w.sizes()));
+  CTORCH_CHECK(x.dtype() == w.dtype() && (!b.defined() || b.dtype() == w.dtype()) && x.is_floating_point(),
+               "linear: expected input, weight and bias of the same floating dtype, got {} and {}", dtype_name(x.dtype()),
+               dtype_name(w.dtype()));
+  int64_t in = w.size(1), out_features = w.size(0);
+  Tensor x2 = x.detach().reshape({-1, in});
+  int64_t rows = x2.size(0);
+  Shape out_shape(x.sizes());
+  out_shape[out_shape.size() - 1] = out_features;
+  Tensor out = empty(out_shape, x.dtype());
+  Tensor out2 = out.view({1, rows, out_features});
+  if (b.defined()) kernels::copy(out2, b.detach());
+  kernels::batched_gemm(x2.view({1, rows, in}), w.detach().t().view({1, in, out_features}), out2, b.defined() ? 1 : 0);
+  return record("AddmmBackward0", out, {x, w, b}, {x, w}, [in, out_features](const Saved& s, const Tensor& g) {
+    Tensor g2 = g.reshape({-1, out_features});
+    Tensor gx = s.needs_grad(0) ? matmul(g2, s[1]).view(s[0].sizes()) : Tensor();
+    Tensor gw = s.needs_grad(1) ? matmul(g2.t(), s[0].reshape({-1, in})) : Tensor();
+    Tensor gb = s.needs_grad(2) ? g2.sum(0) : Tensor();
+    return grads(gx, gw, gb);
+  });
+}
+
 Tensor mm(const Tensor& a, const Tensor& b) {
   CTORCH_CHECK(a.dim() == 2 && b.dim() == 2, "mm: expected 2-D tensors, got shapes {} and {}", shape_str(a.sizes()),
                shape_str(b.sizes()));

@@ -10,6 +10,10 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor mm(const Tensor& a, const Tensor& b);  // strictly 2-D
 Tensor dot(const Tensor& a, const Tensor& b);  // strictly 1-D
 
+// y = x W^T + b over the last dim of x (x [*, in], W [out, in], b [out] or undefined): one sgemm
+// with the bias already in the output (beta = 1), the hot path of every MLP.
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias = {});
+
 // Solves the least-squares problem min ||a x - b|| through LAPACK (gels). No gradient.
 Tensor lstsq(const Tensor& a, const Tensor& b);
 
