@@ -17,7 +17,10 @@ using autograd::Saved;
 Tensor relu(const Tensor& a) {
   Tensor out = kernels::unary(a, "relu", [](auto x) { return x > decltype(x)(0) ? x : decltype(x)(0); });
   return record("ReluBackward0", out, {a}, {out.detach()}, [](const Saved& s, const Tensor& g) {
-    return grads(g * (s[0] > 0.0));
+    Tensor y = s[0].dtype() == g.dtype() ? s[0] : s[0].to(g.dtype());
+    return grads(kernels::binary(g, y, g.dtype(), g.dtype(), "relu_backward", [](auto gv, auto yv) {
+      return yv > decltype(yv)(0) ? gv : decltype(gv)(0);
+    }));
   });
 }
 

@@ -36,22 +36,54 @@ Shape dims_copy(IntArrayRef dims) { return Shape(dims); }
 }  // namespace
 
 // d(sum x)/dx = 1: the gradient is broadcast back over the reduced dims
+// How many leading dims `dims` names when they are exactly 0..k-1 (else 0): summing those of a
+// contiguous tensor adds whole rows together, with no transposed copy (the bias gradient).
+int64_t leading_dims(const Tensor& a, IntArrayRef dims) {
+  if (dims.empty() || !a.is_contiguous()) return 0;
+  std::array<bool, kMaxDims> hit{};
+  for (int64_t d : dims) hit[wrap_dim(d, a.dim(), "sum")] = true;
+  int64_t k = 0;
+  while (k < a.dim() && hit[k]) ++k;
+  for (int64_t i = k; i < a.dim(); ++i)
+    if (hit[i]) return 0;
+  return k < a.dim() ? k : 0;
+}
+
 Tensor sum(const Tensor& a, IntArrayRef dims, bool keepdim) {
-  auto r = kernels::reduce_rows(a, dims, keepdim, "sum");
   ScalarType t = a.dtype() == kBool ? kInt64 : a.dtype();
-  Tensor out = empty(r.out_shape, t);
-  dispatch(a.dtype(), [&]<class T>() {
-    using R = std::conditional_t<std::is_same_v<T, bool>, int64_t, T>;
-    const T* p = static_cast<const T*>(r.rows.raw_data());
-    R* o = static_cast<R*>(out.raw_data());
-    for (int64_t i = 0, n = out.numel(); i < n; ++i, p += r.row) {
-      acc_t<R> s = 0;
-      for (int64_t j = 0; j < r.row; ++j) s += p[j];
-      o[i] = static_cast<R>(s);
-    }
-  });
+  Tensor out;
+  if (int64_t k = leading_dims(a, dims); k > 0) {
+    Shape out_shape;
+    for (int64_t i = 0; i < a.dim(); ++i)
+      if (i >= k) out_shape.push_back(a.size(i));
+      else if (keepdim) out_shape.push_back(1);
+    out = empty(out_shape, t);
+    int64_t inner = out.numel(), outer = inner ? a.numel() / inner : 0;
+    dispatch(a.dtype(), [&]<class T>() {
+      using R = std::conditional_t<std::is_same_v<T, bool>, int64_t, T>;
+      std::vector<acc_t<R>> acc(inner, 0);
+      const T* p = static_cast<const T*>(a.raw_data());
+      for (int64_t i = 0; i < outer; ++i, p += inner)
+        for (int64_t j = 0; j < inner; ++j) acc[j] += p[j];
+      R* o = static_cast<R*>(out.raw_data());
+      for (int64_t j = 0; j < inner; ++j) o[j] = static_cast<R>(acc[j]);
+    });
+  } else {
+    auto r = kernels::reduce_rows(a, dims, keepdim, "sum");
+    out = empty(r.out_shape, t);
+    dispatch(a.dtype(), [&]<class T>() {
+      using R = std::conditional_t<std::is_same_v<T, bool>, int64_t, T>;
+      const T* p = static_cast<const T*>(r.rows.raw_data());
+      R* o = static_cast<R*>(out.raw_data());
+      for (int64_t i = 0, n = out.numel(); i < n; ++i, p += r.row) {
+        acc_t<R> s = 0;
+        for (int64_t j = 0; j < r.row; ++j) s += p[j];
+        o[i] = static_cast<R>(s);
+      }
+    });
+  }
   Shape in_shape(a.sizes()), d = dims_copy(dims);
-  return record("SumBackward1", out, {a}, {}, [in_shape, d, keepdim](const Saved&, const Tensor& g) {
+  return record(dims.empty() ? "SumBackward0" : "SumBackward1", out, {a}, {}, [in_shape, d, keepdim](const Saved&, const Tensor& g) {
     return grads(unreduce(g, in_shape, d, keepdim).expand(in_shape));
   });
 }
@@ -139,7 +171,7 @@ std::tuple<Tensor, Tensor> min(const Tensor& a, int64_t dim, bool keepdim) {
 // max of all elements: ties share the gradient evenly, as in PyTorch
 Tensor max(const Tensor& a) {
   Tensor out = std::get<0>(extreme(a.detach().reshape({-1}), 0, false, true, "max"));
-  return record("MaxBackward1", out, {a}, {a, out}, [](const Saved& s, const Tensor& g) {
+  return record("MaxBackward1", out, {a}, {a, out.detach()}, [](const Saved& s, const Tensor& g) {
     Tensor hit = (s[0] == s[1]).to(g.dtype());
     return grads(hit * (g / hit.sum()));
   });
@@ -147,7 +179,7 @@ Tensor max(const Tensor& a) {
 
 Tensor min(const Tensor& a) {
   Tensor out = std::get<0>(extreme(a.detach().reshape({-1}), 0, false, false, "min"));
-  return record("MinBackward1", out, {a}, {a, out}, [](const Saved& s, const Tensor& g) {
+  return record("MinBackward1", out, {a}, {a, out.detach()}, [](const Saved& s, const Tensor& g) {
     Tensor hit = (s[0] == s[1]).to(g.dtype());
     return grads(hit * (g / hit.sum()));
   });
@@ -169,14 +201,14 @@ Tensor Tensor::sum(int64_t dim, bool keepdim) const { return ctorch::sum(*this, 
 Tensor Tensor::mean() const { return ctorch::mean(*this); }
 Tensor Tensor::mean(IntArrayRef dims, bool keepdim) const { return ctorch::mean(*this, dims, keepdim); }
 Tensor Tensor::mean(int64_t dim, bool keepdim) const { return ctorch::mean(*this, Shape{dim}, keepdim); }
-Tensor Tensor::var(int64_t correction) const { return ctorch::var(*this, {}, correction); }
+Tensor Tensor::var() const { return ctorch::var(*this); }
 Tensor Tensor::var(IntArrayRef dims, int64_t correction, bool keepdim) const {
   return ctorch::var(*this, dims, correction, keepdim);
 }
 Tensor Tensor::var(int64_t dim, int64_t correction, bool keepdim) const {
   return ctorch::var(*this, Shape{dim}, correction, keepdim);
 }
-Tensor Tensor::std(int64_t correction) const { return ctorch::std(*this, {}, correction); }
+Tensor Tensor::std() const { return ctorch::std(*this); }
 Tensor Tensor::std(IntArrayRef dims, int64_t correction, bool keepdim) const {
   return ctorch::std(*this, dims, correction, keepdim);
 }
