@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCTORCH_BUILD_TESTS=OFF >/dev/null
 cmake --build build -j"$(nproc)"
-exec ./build/polynomial_autograd "$@"
+exec ./build/quickstart "$@"

@@ -3,9 +3,9 @@
 #   scripts/setup.sh          build + examples
 #   scripts/setup.sh --test   also what the test suite needs (PyTorch as the oracle)
 set -euo pipefail
-packages=(g++ cmake make pkg-config libopenblas-dev liblapacke-dev libfmt-dev doctest-dev zlib1g-dev)
+packages=(g++ cmake make pkg-config libopenblas-dev liblapacke-dev libfmt-dev doctest-dev zlib1g-dev dataset-fashion-mnist)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(python3 python3-torch python3-numpy)
+  packages+=(python3 python3-torch python3-numpy python3-sklearn)
 fi
 missing=()
 for p in "${packages[@]}"; do
