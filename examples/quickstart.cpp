@@ -212,7 +212,7 @@ void write_curve(const std::string& prefix, const std::vector<std::array<double,
   }
   std::string script = fmt::format(
       "set terminal pngcairo size 800,500; set output '{}'; set datafile separator ','; "
-      "set title 'ctorch Quickstart on FashionMNIST'; set xlabel 'epoch'; set ylabel 'loss'; set y2label 'test accuracy (%)'; "
+      "set title 'ctorch Quickstart on FashionMNIST'; set xlabel 'epoch'; set xtics 1; set ylabel 'loss'; set y2label 'test accuracy (%)'; "
       "set ytics nomirror; set y2tics; set key center right; "
       "plot '{}' every ::1 using 1:2 with linespoints title 'train loss', '' every ::1 using 1:3 with linespoints title 'test loss', "
       "'' every ::1 using 1:4 axes x1y2 with linespoints title 'test accuracy'",

@@ -3,7 +3,7 @@
 #   scripts/setup.sh          build + examples
 #   scripts/setup.sh --test   also what the test suite needs (PyTorch as the oracle)
 set -euo pipefail
-packages=(g++ cmake make pkg-config libopenblas-dev liblapacke-dev libfmt-dev doctest-dev zlib1g-dev dataset-fashion-mnist)
+packages=(g++ cmake make pkg-config libopenblas-dev liblapacke-dev libfmt-dev doctest-dev zlib1g-dev dataset-fashion-mnist gnuplot-nox)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(python3 python3-torch python3-numpy python3-sklearn)
 fi
