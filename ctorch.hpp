@@ -7,6 +7,7 @@
 #include "ctorch/core/generator.hpp"
 #include "ctorch/core/storage.hpp"
 #include "ctorch/core/tensor.hpp"
+#include "ctorch/core/threads.hpp"
 
 #include "ctorch/autograd/engine.hpp"
 #include "ctorch/autograd/function.hpp"
@@ -28,3 +29,9 @@
 #include "ctorch/nn/loss.hpp"
 #include "ctorch/nn/module.hpp"
 #include "ctorch/nn/safetensors.hpp"
+
+#include "ctorch/data/csv.hpp"
+#include "ctorch/data/dataloader.hpp"
+#include "ctorch/data/dataset.hpp"
+#include "ctorch/data/fashion_mnist.hpp"
+#include "ctorch/data/idx.hpp"

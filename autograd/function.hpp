@@ -26,9 +26,11 @@ namespace ctorch::autograd {
 
 class AutogradContext {
  public:
+  // Kept detached (same data and version counter): a saved output would otherwise hold the node
+  // that holds it, a cycle that is never freed. backward runs without recording anyway.
   void save_for_backward(const TensorList& ts) {
     saved_.clear();
-    for (const Tensor& t : ts) saved_.emplace_back(t);
+    for (const Tensor& t : ts) saved_.emplace_back(t.defined() ? t.detach() : t);
   }
   TensorList get_saved_variables() const {
     CTORCH_CHECK(!released_, "Trying to backward through the graph a second time (or directly access saved tensors "

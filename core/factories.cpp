@@ -95,8 +95,10 @@ Tensor full(IntArrayRef shape, double value, TensorOptions o) {
 Tensor zeros(IntArrayRef shape, TensorOptions o) { return full(shape, 0, o); }
 Tensor ones(IntArrayRef shape, TensorOptions o) { return full(shape, 1, o); }
 
-Tensor arange(double end, TensorOptions o) { return arange(0, end, 1, o); }
-Tensor arange(double start, double end, double step, TensorOptions o) {
+Tensor arange(double end, std::optional<TensorOptions> o) { return arange(0, end, 1, o); }
+Tensor arange(double start, double end, double step, std::optional<TensorOptions> given) {
+  bool whole = std::floor(start) == start && std::floor(end) == end && std::floor(step) == step;
+  TensorOptions o = given ? *given : TensorOptions(whole ? kInt64 : kFloat32);
   CTORCH_CHECK(step != 0, "arange: step must be nonzero");
   CTORCH_CHECK((step > 0 && end >= start) || (step < 0 && end <= start),
                "arange: upper bound and larger bound inconsistent with step sign (start={}, end={}, step={})", start,
@@ -120,8 +122,8 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions o) {
     T* p = t.data_ptr<T>();
     using C = std::conditional_t<std::is_same_v<T, float>, float, double>;
     C s = static_cast<C>(step);
-    for (int64_t i = 0; i < steps; ++i)
-      p[i] = static_cast<T>(i < half ? static_cast<C>(start) + s * static_cast<C>(i)
+    for (int64_t i = 0; i < steps; ++i)  // one step: just start, as torch fills it
+      p[i] = static_cast<T>(i < half || steps == 1 ? static_cast<C>(start) + s * static_cast<C>(i)
                                      : static_cast<C>(end) - s * static_cast<C>(steps - i - 1));
   });
   return finish(t, o);

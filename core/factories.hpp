@@ -46,8 +46,9 @@ Tensor scalar_tensor(double v, TensorOptions o = {});
 Tensor zeros(IntArrayRef shape, TensorOptions o = {});
 Tensor ones(IntArrayRef shape, TensorOptions o = {});
 Tensor full(IntArrayRef shape, double value, TensorOptions o = {});
-Tensor arange(double end, TensorOptions o = kInt64);
-Tensor arange(double start, double end, double step = 1, TensorOptions o = kInt64);
+// Without a dtype, like torch: int64 when start, end and step are all whole numbers, else float32.
+Tensor arange(double end, std::optional<TensorOptions> o = {});
+Tensor arange(double start, double end, double step = 1, std::optional<TensorOptions> o = {});
 Tensor linspace(double start, double end, int64_t steps, TensorOptions o = {});
 Tensor rand(IntArrayRef shape, TensorOptions o = {});
 Tensor randn(IntArrayRef shape, TensorOptions o = {});

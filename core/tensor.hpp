@@ -196,10 +196,10 @@ class Tensor {
   Tensor argmax(int64_t dim, bool keepdim = false) const;
   Tensor argmin() const;
   Tensor argmin(int64_t dim, bool keepdim = false) const;
-  Tensor var(int64_t correction = 1) const;
+  Tensor var() const;  // all elements, correction 1; x.var(1) is over dim 1, as in PyTorch
   Tensor var(IntArrayRef dims, int64_t correction = 1, bool keepdim = false) const;
   Tensor var(int64_t dim, int64_t correction = 1, bool keepdim = false) const;
-  Tensor std(int64_t correction = 1) const;
+  Tensor std() const;  // all elements, correction 1 (other corrections: ctorch::std(x, {}, c))
   Tensor std(IntArrayRef dims, int64_t correction = 1, bool keepdim = false) const;
   Tensor std(int64_t dim, int64_t correction = 1, bool keepdim = false) const;
   Tensor softmax(int64_t dim) const;

@@ -1,6 +1,9 @@
 #pragma once
 // Sequential and ModuleList, named "0", "1", ... like PyTorch's.
 //   nn::Sequential model{nn::Flatten(), nn::Linear(784, 512), nn::ReLU(), nn::Linear(512, 10)};
+// Use braces: they build the layers left to right, so after manual_seed they draw the same
+// initial weights as the Python line. With parentheses, C++ leaves the order in which the
+// arguments are built unspecified (GCC builds the last one first).
 #include <initializer_list>
 
 #include "module.hpp"

@@ -7,7 +7,9 @@
 namespace ctorch::nn::init {
 
 double calculate_gain(const std::string& nl, double param) {
-  if (nl == "linear" || nl == "conv1d" || nl == "conv2d" || nl == "conv3d" || nl == "sigmoid") return 1;
+  if (nl == "linear" || nl == "conv1d" || nl == "conv2d" || nl == "conv3d" || nl == "conv_transpose1d" ||
+      nl == "conv_transpose2d" || nl == "conv_transpose3d" || nl == "sigmoid")
+    return 1;
   if (nl == "tanh") return 5.0 / 3;
   if (nl == "relu") return std::sqrt(2.0);
   if (nl == "leaky_relu") return std::sqrt(2.0 / (1 + param * param));

@@ -7,7 +7,8 @@
 
 namespace ctorch::nn::init {
 
-// Recommended gain for a nonlinearity: "linear", "conv2d", "sigmoid", "tanh", "relu", "leaky_relu", "selu".
+// Recommended gain for a nonlinearity: "linear", "conv1d/2d/3d", "conv_transpose1d/2d/3d", "sigmoid", "tanh",
+// "relu", "leaky_relu" (param: the negative slope), "selu".
 double calculate_gain(const std::string& nonlinearity, double param = 0.01);
 std::pair<int64_t, int64_t> calculate_fan_in_and_fan_out(const Tensor& t);
 

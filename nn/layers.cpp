@@ -42,6 +42,11 @@ DropoutImpl::DropoutImpl(double p) : p(p) {
   CTORCH_CHECK(p >= 0 && p <= 1, "dropout probability has to be between 0 and 1, but got {}", p);
 }
 
-std::string DropoutImpl::extra_repr() const { return fmt::format("p={}, inplace=False", p); }
+// p as Python prints a float: 0.5, 1e-05, and 0.0 (not 0).
+std::string DropoutImpl::extra_repr() const {
+  std::string ps = fmt::format("{}", p);
+  if (ps.find_first_not_of("-0123456789") == std::string::npos) ps += ".0";
+  return fmt::format("p={}, inplace=False", ps);
+}
 
 }  // namespace ctorch::nn

@@ -199,8 +199,12 @@ Tensor cross_entropy_probs(const Tensor& input, const Tensor& target, const Cros
   CTORCH_CHECK(same_shape(input.sizes(), target.sizes()),
                "cross_entropy: probability targets must have the shape of the input {}, got {}",
                shape_str(input.sizes()), shape_str(target.sizes()));
+  CTORCH_CHECK(o.ignore_index < 0, "cross_entropy: ignore_index is not supported for floating point target");
   int64_t class_dim = input.dim() == 1 ? 0 : 1;
   int64_t C = input.size(class_dim);
+  CTORCH_CHECK(!o.weight.defined() || (o.weight.dim() == 1 && o.weight.size(0) == C),
+               "cross_entropy: weight tensor should be defined either for all {} classes or no classes but got weight "
+               "tensor of shape: {}", C, shape_str(o.weight.sizes()));
   Tensor logp = log_softmax(input, class_dim);
   Tensor tgt = o.label_smoothing > 0 ? target * (1 - o.label_smoothing) + o.label_smoothing / C : target;
   Tensor prod = logp * tgt;
@@ -239,8 +243,13 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions&
   CTORCH_CHECK(input.dim() >= 1 && same_shape(target.sizes(), want),
                "nll_loss: expected target of shape {} for input of shape {}, got {}", shape_str(want),
                shape_str(input.sizes()), shape_str(target.sizes()));
+  CTORCH_CHECK(input.is_floating_point(), "nll_loss: expected floating point input (log-probabilities), got {}",
+               dtype_name(input.dtype()));
   Tensor rows = class_rows(input);
   int64_t C = rows.size(1);
+  CTORCH_CHECK(!o.weight.defined() || (o.weight.dim() == 1 && o.weight.size(0) == C),
+               "nll_loss: weight tensor should be defined either for all {} classes or no classes but got weight tensor "
+               "of shape: {}", C, shape_str(o.weight.sizes()));
   Tensor t = target.reshape({-1});
   Tensor keep = t != static_cast<double>(o.ignore_index);
   Tensor safe_t = where(keep, t, zeros({}, kInt64));
@@ -256,7 +265,8 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossOptions&
 }
 
 // l = -w (y log x + (1 - y) log(1 - x)), each log clamped at -100 (PyTorch's rule).
-// dl/dx = w (x - y) / max(x (1 - x), 1e-12).
+// dl/dx = w (x - y) / max(x (1 - x), 1e-12); dl/dy = w (log(1 - x) - log(x)), not clamped (PyTorch's
+// binary_cross_entropy_target_backward: infinite at x = 0 or 1).
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
                             const std::string& reduction) {
   check_reduction(reduction, "binary_cross_entropy");
@@ -280,8 +290,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
   loss = record("BinaryCrossEntropyBackward0", loss, {input, target}, {input, target}, [](const Saved& s, const Tensor& g) {
     Tensor x = s[0], y = s[1];
     Tensor gx = g * (x - y) / clamp(x * (1.0 - x), 1e-12);
-    // d/dy = log(1 - x) - log(x), with the same clamps
-    Tensor gy = s.needs_grad(1) ? g * (clamp(log(1.0 - x), -100.0) - clamp(log(x), -100.0)) : Tensor();
+    Tensor gy = s.needs_grad(1) ? g * (log(1.0 - x) - log(x)) : Tensor();
     return grads(gx, gy);
   });
   if (weight.defined()) loss = loss * weight;
@@ -306,6 +315,9 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
   CTORCH_CHECK(same_shape(input.sizes(), target.sizes()),
                "binary_cross_entropy_with_logits: target size ({}) must be the same as input size ({})",
                shape_str(target.sizes()), shape_str(input.sizes()));
+  CTORCH_CHECK(input.is_floating_point() && target.is_floating_point(),
+               "binary_cross_entropy_with_logits: expected floating point input and target, got {} and {}",
+               dtype_name(input.dtype()), dtype_name(target.dtype()));
   Tensor pw = pos_weight.defined() ? pos_weight.detach() : Tensor();
   Tensor sp = softplus_neg(input.detach());
   Tensor L = pw.defined() ? 1.0 + (pw - 1.0) * target.detach() : ones_like(sp);
@@ -327,6 +339,9 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
 
 Tensor hinge_embedding_loss(const Tensor& input, const Tensor& target, double margin, const std::string& reduction) {
   check_reduction(reduction, "hinge_embedding_loss");
+  CTORCH_CHECK(input.is_floating_point(), "hinge_embedding_loss: expected floating point input, got {}",
+               dtype_name(input.dtype()));
+  broadcast_shapes(input.sizes(), target.sizes(), "hinge_embedding_loss");  // names both shapes when they differ
   Tensor zero = zeros({}, input.dtype());
   Tensor margin_part = where(target != 1.0, clamp(margin - input, 0.0), zero);
   Tensor self_part = where(target != -1.0, input, zero);
@@ -338,21 +353,28 @@ Tensor multi_margin_loss(const Tensor& input, const Tensor& target, int64_t p, d
   check_reduction(reduction, "multi_margin_loss");
   CTORCH_CHECK(p == 1 || p == 2, "multi_margin_loss: only p == 1 and p == 2 supported, got {}", p);
   CTORCH_CHECK(target.dtype() == kInt64, "multi_margin_loss: expected int64 target, got {}", dtype_name(target.dtype()));
+  CTORCH_CHECK(input.is_floating_point(), "multi_margin_loss: expected floating point input, got {}",
+               dtype_name(input.dtype()));
+  CTORCH_CHECK((input.dim() == 1 && input.numel() > 0) || (input.dim() == 2 && input.size(1) > 0),
+               "multi_margin_loss: expected a non-empty vector or matrix input, got shape {}", shape_str(input.sizes()));
   Tensor x = input.dim() == 1 ? input.unsqueeze(0) : input;
-  CTORCH_CHECK(x.dim() == 2 && target.numel() == x.size(0),
-               "multi_margin_loss: inconsistent target size {} for input of size {}", shape_str(target.sizes()),
-               shape_str(input.sizes()));
+  // as PyTorch: target [N] (or 0-d when N is 1); the unreduced loss has the target's shape
+  CTORCH_CHECK(target.dim() <= 1 && target.numel() == x.size(0),
+               "multi_margin_loss: inconsistent target size, expected [{}] for input of shape {} but got target of "
+               "shape {}", x.size(0), shape_str(input.sizes()), shape_str(target.sizes()));
   int64_t C = x.size(1);
+  CTORCH_CHECK(!weight.defined() || (weight.dim() <= 1 && weight.numel() == C),
+               "multi_margin_loss: inconsistent weight size, expected {} but got {}", C, shape_str(weight.sizes()));
   Tensor t = target.reshape({-1, 1});
   for (int64_t v : t.to_vector<int64_t>())
     CTORCH_CHECK(v >= 0 && v < C, "multi_margin_loss: target {} is out of bounds for {} classes", v, C);
   Tensor xy = x.gather(1, t);
   Tensor m = clamp(margin - xy + x, 0.0);
   if (p == 2) m = m * m;
-  if (weight.defined()) m = m * weight.index_select(0, t.reshape({-1})).unsqueeze(1);
+  if (weight.defined()) m = m * weight.reshape({-1}).index_select(0, t.reshape({-1})).unsqueeze(1);
   Tensor not_target = arange(C).unsqueeze(0) != t;
   Tensor per_row = (m * not_target.to(x.dtype())).sum(1) / static_cast<double>(C);
-  if (input.dim() == 1) per_row = per_row.squeeze(0);
+  if (target.dim() == 0) per_row = per_row.reshape({});
   return reduce(per_row, reduction);
 }
 

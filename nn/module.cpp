@@ -54,15 +54,22 @@ void Module::collect(const std::string& prefix, bool recurse, bool params, Named
   for (const auto& [n, c] : children_) c->collect(prefix + n + ".", true, params, out);
 }
 
+namespace {
+// A tensor shared by two submodules (or one submodule registered twice) is listed once, under
+// its first name, like PyTorch's _named_members.
+NamedTensors first_occurrences(NamedTensors all) {
+  std::set<TensorImpl*> seen;
+  NamedTensors unique;
+  for (auto& p : all)
+    if (seen.insert(p.second.impl()).second) unique.push_back(std::move(p));
+  return unique;
+}
+}  // namespace
+
 NamedTensors Module::named_parameters(bool recurse) const {
   NamedTensors out;
   collect("", recurse, true, out);
-  // A parameter shared by two submodules is listed once, like PyTorch.
-  std::set<TensorImpl*> seen;
-  NamedTensors unique;
-  for (auto& p : out)
-    if (seen.insert(p.second.impl()).second) unique.push_back(std::move(p));
-  return unique;
+  return first_occurrences(std::move(out));
 }
 
 std::vector<Tensor> Module::parameters(bool recurse) const {
@@ -74,7 +81,7 @@ std::vector<Tensor> Module::parameters(bool recurse) const {
 NamedTensors Module::named_buffers(bool recurse) const {
   NamedTensors out;
   collect("", recurse, false, out);
-  return out;
+  return first_occurrences(std::move(out));
 }
 
 std::vector<Tensor> Module::buffers(bool recurse) const {
@@ -85,7 +92,9 @@ std::vector<Tensor> Module::buffers(bool recurse) const {
 
 std::vector<std::shared_ptr<Module>> Module::children() const {
   std::vector<std::shared_ptr<Module>> out;
-  for (const auto& [_, c] : children_) out.push_back(c);
+  std::set<const Module*> seen;  // a module registered under two names is one child, like PyTorch
+  for (const auto& [_, c] : children_)
+    if (seen.insert(c.get()).second) out.push_back(c);
   return out;
 }
 
@@ -94,9 +103,16 @@ std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modul
   // shared_from_this fails for a module that is not owned by a shared_ptr: alias it instead.
   std::shared_ptr<Module> self = weak_from_this().lock();
   if (!self) self = std::shared_ptr<Module>(std::shared_ptr<Module>(), this);
-  out.emplace_back(prefix, self);
-  for (const auto& [n, c] : children_)
-    for (auto& sub : c->named_modules(prefix.empty() ? n : prefix + "." + n)) out.push_back(std::move(sub));
+  // Pre-order; a module reachable twice (shared, or registered under two names) is listed once,
+  // under its first name, like PyTorch's named_modules(remove_duplicate=True).
+  std::set<const Module*> seen;
+  std::function<void(const std::string&, const std::shared_ptr<Module>&)> walk =
+      [&](const std::string& p, const std::shared_ptr<Module>& m) {
+        if (!seen.insert(m.get()).second) return;
+        out.emplace_back(p, m);
+        for (const auto& [n, c] : m->children_) walk(p.empty() ? n : p + "." + n, c);
+      };
+  walk(prefix, self);
   return out;
 }
 
@@ -181,16 +197,27 @@ std::string Module::name() const {
   return n;
 }
 
+// PyTorch's Module.__repr__: the extra_repr lines, then "(name): child" per child (indented by
+// two), one per line; a single extra_repr line and no children stay on one line.
 std::string Module::repr() const {
-  std::string head = name() + "(" + extra_repr();
-  if (children_.empty()) return head + ")";
-  std::string s = head + "\n";
-  for (const auto& [n, c] : children_) {
-    std::string child = c->repr();
-    std::string indented;
-    for (char ch : child) indented += ch == '\n' ? std::string("\n  ") : std::string(1, ch);
-    s += "  (" + n + "): " + indented + "\n";
+  std::vector<std::string> lines;
+  if (std::string extra = extra_repr(); !extra.empty()) {
+    for (size_t start = 0;;) {
+      size_t nl = extra.find('\n', start);
+      lines.push_back(extra.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
+      if (nl == std::string::npos) break;
+      start = nl + 1;
+    }
   }
+  size_t extra_lines = lines.size();
+  for (const auto& [n, c] : children_) {
+    std::string indented;
+    for (char ch : c->repr()) indented += ch == '\n' ? std::string("\n  ") : std::string(1, ch);
+    lines.push_back("(" + n + "): " + indented);
+  }
+  std::string s = name() + "(";
+  if (extra_lines == 1 && children_.empty()) s += lines[0];
+  else if (!lines.empty()) s += "\n  " + fmt::format("{}", fmt::join(lines, "\n  ")) + "\n";
   return s + ")";
 }
 

@@ -41,11 +41,15 @@ class Module : public std::enable_shared_from_this<Module> {
   Tensor& register_parameter(const std::string& name, Tensor t, bool requires_grad = true);
   Tensor& register_buffer(const std::string& name, Tensor t);
   template <class Holder>
+    requires requires(Holder& h) { std::shared_ptr<Module>(h.ptr()); }
   Holder& register_module(const std::string& name, Holder& holder) {
     add_child(name, holder.ptr());
     return holder;
   }
-  std::shared_ptr<Module> register_module(const std::string& name, std::shared_ptr<Module> m) {
+  // Any shared_ptr to a module type (an lvalue std::shared_ptr<MyImpl> too), returned as given.
+  template <class M>
+    requires std::is_base_of_v<Module, M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
     add_child(name, m);
     return m;
   }

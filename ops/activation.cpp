@@ -26,9 +26,10 @@ Tensor relu(const Tensor& a) {
 
 // sigmoid' = y (1 - y), from the saved output y; written so that large |x| stays finite
 Tensor sigmoid(const Tensor& a) {
-  Tensor out = kernels::unary_float(a, "sigmoid", [](auto x) {
-    using T = decltype(x);
-    return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
+  Tensor x = a.is_floating_point() ? a : a.to(kFloat32);  // integers compute in float32, like torch
+  Tensor out = kernels::unary_float(x, "sigmoid", [](auto v) {
+    using T = decltype(v);
+    return v >= T(0) ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v));
   });
   return record("SigmoidBackward0", out, {a}, {out.detach()}, [](const Saved& s, const Tensor& g) {
     Tensor y = s[0];
@@ -38,7 +39,8 @@ Tensor sigmoid(const Tensor& a) {
 
 // tanh' = 1 - y^2
 Tensor tanh(const Tensor& a) {
-  Tensor out = kernels::unary_float(a, "tanh", [](auto x) { return std::tanh(x); });
+  Tensor x = a.is_floating_point() ? a : a.to(kFloat32);  // integers compute in float32, like torch
+  Tensor out = kernels::unary_float(x, "tanh", [](auto v) { return std::tanh(v); });
   return record("TanhBackward0", out, {a}, {out.detach()}, [](const Saved& s, const Tensor& g) {
     Tensor y = s[0];
     return grads(g * (1.0 - y * y));
@@ -120,8 +122,10 @@ Tensor log_softmax(const Tensor& a, int64_t dim) {
     for (int64_t i = 1; i < n; ++i) m = std::max(m, x[i]);
     double s = 0;
     for (int64_t i = 0; i < n; ++i) s += std::exp(static_cast<double>(x[i] - m));
-    T lse = static_cast<T>(std::log(s)) + m;
-    for (int64_t i = 0; i < n; ++i) y[i] = x[i] - lse;
+    // (x_i - max) - log(s) in this order, as torch does: max + log(s) would round to the spacing
+    // of max (~1e-3 at logits of 1e4) and lose the small log-probabilities.
+    T log_s = static_cast<T>(std::log(s));
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] - m - log_s;
   });
   int64_t d = dim;
   return record("LogSoftmaxBackward0", out, {a}, {out.detach()}, [d](const Saved& s, const Tensor& g) {

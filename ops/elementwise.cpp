@@ -49,7 +49,7 @@ Tensor wrap_scalar(double v, const Tensor& like) {
 }
 
 Tensor add(const Tensor& a, const Tensor& b, double alpha) {
-  ScalarType t = arithmetic_type(a, b);
+  ScalarType t = result_type(a, b);  // bool + bool stays bool (true + true == true), like torch
   Tensor out = kernels::binary(a, b, t, t, "add", [alpha](auto x, auto y) {
     using T = decltype(x);
     return alpha == 1 ? x + y : static_cast<T>(x + static_cast<T>(alpha) * y);
@@ -98,6 +98,8 @@ Tensor neg(const Tensor& a) {
 // d(x^e)/dx = e x^(e-1)
 Tensor pow(const Tensor& a, double e) {
   Tensor x = a.is_floating_point() || std::floor(e) != e ? as_float(a) : a;
+  CTORCH_CHECK(x.is_floating_point() || e >= 0, "pow: Integers to negative integer powers are not allowed "
+               "(a {} tensor to the power {})", dtype_name(x.dtype()), e);
   Tensor out = kernels::unary(x, "pow", [e](auto v) {
     using T = decltype(v);
     if constexpr (std::is_integral_v<T>) return static_cast<T>(std::pow(static_cast<double>(v), e));
@@ -378,14 +380,18 @@ Tensor& Tensor::clamp_(std::optional<double> lo, std::optional<double> hi) {
     return x;
   });
 }
+// Tracked, fill_ and copy_ compute where(true, new value, self): self stays in the graph with a zero
+// gradient (and src gets g), as in torch, instead of the tensor turning into a leaf.
 Tensor& Tensor::fill_(double v) {
   Tensor value = scalar_tensor(v, dtype());
-  return inplace_update(*this, value, "fill_", [&](const Tensor& self) { return zeros_like(self) + value; },
+  return inplace_update(*this, value, "fill_",
+                        [&](const Tensor& self) { return where(ones_like(self, kBool), value, self); },
                         [](auto, auto y) { return y; });
 }
 Tensor& Tensor::zero_() { return fill_(0); }
 Tensor& Tensor::copy_(const Tensor& src) {
-  return inplace_update(*this, src, "copy_", [&](const Tensor& self) { return zeros_like(self) + src.to(self.dtype()); },
+  return inplace_update(*this, src, "copy_",
+                        [&](const Tensor& self) { return where(ones_like(self, kBool), src.to(self.dtype()), self); },
                         [](auto, auto y) { return y; });
 }
 

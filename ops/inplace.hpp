@@ -24,11 +24,15 @@ Tensor& inplace_update(Tensor& self, const Tensor& other, const char* op, Differ
   CTORCH_CHECK(!s->is_view,
                "{}: in-place operations on views are not differentiable in ctorch yet; use the out-of-place op "
                "(tensor of shape {})", op, shape_str(self.sizes()));
-  auto alias = std::make_shared<TensorImpl>(s->storage, s->sizes, s->strides, s->offset, s->dtype);
+  // The op sees the old values through an alias with the old history. The alias gets its own copy
+  // of the data: a rule that saves it (mul_, div_, clamp_) must not see it overwritten below.
+  Tensor old = empty(self.sizes(), self.dtype());
+  kernels::copy(old, self);
+  const std::shared_ptr<TensorImpl>& alias = old.impl_ptr();
   alias->grad_fn = s->grad_fn;
   alias->output_nr = s->output_nr;
   alias->requires_grad = s->requires_grad;
-  Tensor r = differentiable(Tensor(alias));
+  Tensor r = differentiable(old);
   CTORCH_CHECK(same_shape(r.sizes(), self.sizes()), "{}: the result of shape {} does not fit the tensor's shape {}", op,
                shape_str(r.sizes()), shape_str(self.sizes()));
   kernels::copy(self, r);

@@ -41,7 +41,11 @@ Shape dims_copy(IntArrayRef dims) { return Shape(dims); }
 int64_t leading_dims(const Tensor& a, IntArrayRef dims) {
   if (dims.empty() || !a.is_contiguous()) return 0;
   std::array<bool, kMaxDims> hit{};
-  for (int64_t d : dims) hit[wrap_dim(d, a.dim(), "sum")] = true;
+  for (int64_t d : dims) {
+    int64_t w = wrap_dim(d, a.dim(), "sum");
+    if (hit[w]) return 0;  // a repeated dim: the general path reports it
+    hit[w] = true;
+  }
   int64_t k = 0;
   while (k < a.dim() && hit[k]) ++k;
   for (int64_t i = k; i < a.dim(); ++i)

@@ -1,0 +1,173 @@
+// ctorch's side of the benchmark suite: the same cases, shapes and recipes as bench_torch.py and
+// bench_libtorch.cpp (see bench/README.md). One binary; `--case NAME` times one case and prints a
+// JSON line, `--serve` is what bench/run.py drives. --threads N sets OpenBLAS's threads
+// (ctorch::set_num_threads); ctorch's own loops are single-threaded.
+#include <cblas.h>
+
+#include <ctorch/ctorch.hpp>
+#include <ctorch/optim/adam.hpp>
+#include <ctorch/optim/sgd.hpp>
+#include <memory>
+#include <vector>
+
+#include "harness.hpp"
+
+using namespace ctorch;
+
+namespace {
+
+// A model, its loss, its optimizer and one fixed batch; step() is one training step in the
+// tutorial's order: forward, loss, zero_grad, backward, step.
+struct Trainer {
+  nn::Sequential model;
+  std::unique_ptr<nn::Loss> loss_fn;
+  std::unique_ptr<optim::Optimizer> opt;
+  Tensor x, y;
+  void step() {
+    Tensor loss = (*loss_fn)(model(x), y);
+    opt->zero_grad();
+    loss.backward();
+    opt->step();
+  }
+  double initial_loss() {
+    NoGradGuard g;
+    return (*loss_fn)(model(x), y).item();
+  }
+};
+
+bench::Prepared prepare(std::shared_ptr<Trainer> t) {
+  double check = t->initial_loss();
+  return {[t] { t->step(); }, check};
+}
+
+// The data and the model are drawn in the same order as in bench_torch.py, after manual_seed(0).
+bench::Prepared tiny() {
+  manual_seed(0);
+  auto t = std::make_shared<Trainer>();
+  t->x = randn({100, 1});
+  t->y = t->x * 2.0 + 1.0;
+  t->model = nn::Sequential{nn::Linear(1, 1)};
+  t->loss_fn = std::make_unique<nn::MSELoss>();
+  t->opt = std::make_unique<optim::SGD>(t->model->parameters(), optim::SGDOptions{.lr = 0.01});
+  return prepare(t);
+}
+
+bench::Prepared mlp(bool adam) {
+  manual_seed(0);
+  auto t = std::make_shared<Trainer>();
+  t->x = randn({32, 10});
+  t->y = randn({32, 1});
+  t->model = nn::Sequential{nn::Linear(10, 5), nn::ReLU(), nn::Linear(5, 1)};
+  t->loss_fn = std::make_unique<nn::MSELoss>();
+  if (adam) t->opt = std::make_unique<optim::Adam>(t->model->parameters(), optim::AdamOptions{.lr = 1e-3});
+  else t->opt = std::make_unique<optim::SGD>(t->model->parameters(), optim::SGDOptions{.lr = 0.01});
+  return prepare(t);
+}
+
+bench::Prepared large() {
+  manual_seed(0);
+  auto t = std::make_shared<Trainer>();
+  t->x = randn({256, 784});
+  t->y = randint(0, 10, {256});
+  t->model = nn::Sequential{nn::Linear(784, 2048), nn::ReLU(), nn::Linear(2048, 2048), nn::ReLU(), nn::Linear(2048, 10)};
+  t->loss_fn = std::make_unique<nn::CrossEntropyLoss>();
+  t->opt = std::make_unique<optim::SGD>(t->model->parameters(), optim::SGDOptions{.lr = 0.01});
+  return prepare(t);
+}
+
+// The matrix products of one `large` step, alone: the 8 sgemm calls ctorch makes for it (listed
+// with an LD_PRELOAD shim on cblas_sgemm; torch makes the same 8, column-major), with the same
+// shapes, transposes, leading dimensions and beta, on preallocated buffers. Row-major, W_l is
+// [out, in], the batch is 256. beta = 1 in the forward products: the bias is copied into the
+// output first (addmm).
+struct Gemm {
+  CBLAS_TRANSPOSE ta, tb;
+  int M, N, K;
+  float beta;
+};
+const std::vector<Gemm> kLargeGemms = {
+    // forward: h = b + x W^T
+    {CblasNoTrans, CblasTrans, 256, 2048, 784, 1},
+    {CblasNoTrans, CblasTrans, 256, 2048, 2048, 1},
+    {CblasNoTrans, CblasTrans, 256, 10, 2048, 1},
+    // backward, layer 3: dW3 = dy^T h2, dh2 = dy W3
+    {CblasTrans, CblasNoTrans, 10, 2048, 256, 0},
+    {CblasNoTrans, CblasNoTrans, 256, 2048, 10, 0},
+    // layer 2: dW2 = dh^T h1, dh1 = dh W2
+    {CblasTrans, CblasNoTrans, 2048, 2048, 256, 0},
+    {CblasNoTrans, CblasNoTrans, 256, 2048, 2048, 0},
+    // layer 1: dW1 = dh^T x (the input needs no gradient, so no dx product)
+    {CblasTrans, CblasNoTrans, 2048, 784, 256, 0},
+};
+
+bench::Prepared large_gemm() {
+  struct Buffers {
+    std::vector<std::vector<float>> a, b, c;
+  };
+  auto buf = std::make_shared<Buffers>();
+  for (const Gemm& g : kLargeGemms) {
+    buf->a.emplace_back(static_cast<size_t>(g.M) * g.K, 0.01f);
+    buf->b.emplace_back(static_cast<size_t>(g.K) * g.N, 0.02f);
+    buf->c.emplace_back(static_cast<size_t>(g.M) * g.N, 0.0f);
+  }
+  return {[buf] {
+            for (size_t i = 0; i < kLargeGemms.size(); ++i) {
+              const Gemm& g = kLargeGemms[i];
+              int lda = g.ta == CblasNoTrans ? g.K : g.M, ldb = g.tb == CblasNoTrans ? g.N : g.K;
+              cblas_sgemm(CblasRowMajor, g.ta, g.tb, g.M, g.N, g.K, 1.0f, buf->a[i].data(), lda, buf->b[i].data(), ldb,
+                          g.beta, buf->c[i].data(), g.N);
+            }
+          },
+          std::nan("")};
+}
+
+// ---- single ops on fixed inputs ----
+bench::Prepared op(const std::string& which) {
+  manual_seed(0);
+  Tensor a = randn({64, 512}), b = randn({64, 512});
+  if (which == "add") return {[a, b] { (void)(a + b); }, (a + b).sum().item()};
+  if (which == "relu") return {[a] { (void)relu(a); }, relu(a).sum().item()};
+  if (which == "sum0") return {[a] { (void)a.sum(0); }, a.sum(0).sum().item()};
+  Tensor x = randn({64, 784}), w = randn({784, 512});
+  if (which == "matmul") return {[x, w] { (void)matmul(x, w); }, matmul(x, w).sum().item()};
+  // linear forward + backward: y = x W^T + b, y.backward(ones), then the grads are dropped (set to
+  // None) so that every iteration does the same work.
+  Tensor W = (randn({512, 784}) * 0.05).requires_grad_(), bias = randn({512}).requires_grad_();
+  Tensor gy = ones({64, 512});
+  double check = no_grad([&] { return linear(x, W, bias).sum().item(); });
+  return {[x, W, bias, gy]() mutable {
+            linear(x, W, bias).backward(gy);
+            W.set_grad(Tensor());
+            bias.set_grad(Tensor());
+          },
+          check};
+}
+
+std::string info() {
+  return "{\"impl\": \"ctorch\", \"openblas\": " + bench::json_string(openblas_get_config()) +
+         ", \"corename\": " + bench::json_string(openblas_get_corename()) +
+         ", \"blas_threads\": " + std::to_string(get_num_threads()) + "}";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bench::Registry cases = {
+      {"tiny", tiny},
+      {"mlp_sgd", [] { return mlp(false); }},
+      {"mlp_adam", [] { return mlp(true); }},
+      {"large", large},
+      {"large_gemm", large_gemm},
+      {"op_add", [] { return op("add"); }},
+      {"op_relu", [] { return op("relu"); }},
+      {"op_matmul", [] { return op("matmul"); }},
+      {"op_sum0", [] { return op("sum0"); }},
+      {"op_linear_fb", [] { return op("linear_fb"); }},
+  };
+  try {
+    return bench::main(argc, argv, "ctorch", cases, [](int n) { set_num_threads(n); }, info);
+  } catch (const ctorch::Error& e) {
+    std::fprintf(stderr, "bench_ctorch: %s\n", e.what());
+    return 1;
+  }
+}

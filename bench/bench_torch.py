@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""PyTorch's side of the benchmark suite: the cases of bench_ctorch.cpp and bench_libtorch.cpp,
+same shapes, same recipes, same seeds, same command line and JSON lines (see bench/harness.hpp):
+
+    /usr/bin/python3 bench/bench_torch.py --case tiny
+    /usr/bin/python3 bench/bench_torch.py --serve        # what bench/run.py drives
+
+--threads N sets torch.set_num_threads (default 1); OpenBLAS's threads come from
+OPENBLAS_NUM_THREADS, which torch.set_num_threads does not change.
+"""
+import argparse
+import json
+import math
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Trainer:
+    """A model, its loss, its optimizer and one fixed batch; step() is one training step in the
+    tutorial's order: forward, loss, zero_grad, backward, step."""
+
+    def __init__(self, model, loss_fn, opt, x, y):
+        self.model, self.loss_fn, self.opt, self.x, self.y = model, loss_fn, opt, x, y
+
+    def step(self):
+        loss = self.loss_fn(self.model(self.x), self.y)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+
+    def prepared(self):
+        with torch.no_grad():
+            check = self.loss_fn(self.model(self.x), self.y).item()
+        return self.step, check
+
+
+def tiny():
+    torch.manual_seed(0)
+    x = torch.randn(100, 1)
+    y = x * 2.0 + 1.0
+    model = nn.Sequential(nn.Linear(1, 1))
+    return Trainer(model, nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.01), x, y).prepared()
+
+
+def mlp(adam):
+    torch.manual_seed(0)
+    x = torch.randn(32, 10)
+    y = torch.randn(32, 1)
+    model = nn.Sequential(nn.Linear(10, 5), nn.ReLU(), nn.Linear(5, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3) if adam else torch.optim.SGD(model.parameters(), lr=0.01)
+    return Trainer(model, nn.MSELoss(), opt, x, y).prepared()
+
+
+def large():
+    torch.manual_seed(0)
+    x = torch.randn(256, 784)
+    y = torch.randint(0, 10, (256,))
+    model = nn.Sequential(nn.Linear(784, 2048), nn.ReLU(), nn.Linear(2048, 2048), nn.ReLU(), nn.Linear(2048, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    return Trainer(model, nn.CrossEntropyLoss(), opt, x, y).prepared()
+
+
+def op(which):
+    torch.manual_seed(0)
+    a, b = torch.randn(64, 512), torch.randn(64, 512)
+    if which == "add":
+        return (lambda: a + b), (a + b).sum().item()
+    if which == "relu":
+        return (lambda: torch.relu(a)), torch.relu(a).sum().item()
+    if which == "sum0":
+        return (lambda: a.sum(0)), a.sum(0).sum().item()
+    x, w = torch.randn(64, 784), torch.randn(784, 512)
+    if which == "matmul":
+        return (lambda: torch.matmul(x, w)), torch.matmul(x, w).sum().item()
+    W = (torch.randn(512, 784) * 0.05).requires_grad_()
+    bias = torch.randn(512).requires_grad_()
+    gy = torch.ones(64, 512)
+    with torch.no_grad():
+        check = F.linear(x, W, bias).sum().item()
+
+    def step():  # linear forward + backward; the grads are dropped so every iteration is the same
+        F.linear(x, W, bias).backward(gy)
+        W.grad = None
+        bias.grad = None
+    return step, check
+
+
+CASES = {
+    "tiny": tiny,
+    "mlp_sgd": lambda: mlp(False),
+    "mlp_adam": lambda: mlp(True),
+    "large": large,
+    "op_add": lambda: op("add"),
+    "op_relu": lambda: op("relu"),
+    "op_matmul": lambda: op("matmul"),
+    "op_sum0": lambda: op("sum0"),
+    "op_linear_fb": lambda: op("linear_fb"),
+}
+
+
+def measure(name, min_time, warmup, min_iters):
+    """Same loop as bench::measure in harness.hpp."""
+    step, check = CASES[name]()
+    clock = time.perf_counter
+    t0, w = clock(), 0
+    while w < 2 or clock() - t0 < warmup:
+        step()
+        w += 1
+    us = []
+    start = clock()
+    while len(us) < min_iters or (clock() - start < min_time and len(us) < 2000000):
+        a = clock()
+        step()
+        b = clock()
+        us.append((b - a) * 1e6)
+    n = len(us)
+    mean = sum(us) / n
+    us.sort()
+    median = us[n // 2] if n % 2 else 0.5 * (us[n // 2 - 1] + us[n // 2])
+    return {"impl": "torch", "case": name, "median_us": median, "min_us": us[0], "mean_us": mean, "iters": n,
+            "check": check if math.isfinite(check) else None}
+
+
+def run_json(name, min_time, warmup, min_iters):
+    if name not in CASES:
+        return json.dumps({"impl": "torch", "case": name, "error": "unknown case"})
+    try:
+        return json.dumps(measure(name, min_time, warmup, min_iters))
+    except Exception as e:  # report, keep serving
+        return json.dumps({"impl": "torch", "case": name, "error": f"{type(e).__name__}: {e}"})
+
+
+def info():
+    return json.dumps({"impl": "torch", "version": torch.__version__, "intra_op_threads": torch.get_num_threads(),
+                       "python": sys.version.split()[0]})
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--list", action="store_true")
+    p.add_argument("--info", action="store_true")
+    p.add_argument("--serve", action="store_true")
+    p.add_argument("--case", action="append", default=[])
+    p.add_argument("--min-time", type=float, default=0.5)
+    p.add_argument("--warmup", type=float, default=0.2)
+    p.add_argument("--min-iters", type=int, default=10)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    if a.list:
+        print("\n".join(CASES))
+        return
+    if a.info:
+        print(info(), flush=True)
+    if a.serve:
+        for line in sys.stdin:
+            parts = line.split()
+            if not parts:
+                continue
+            if parts[0] == "quit":
+                break
+            if parts[0] == "info":
+                print(info(), flush=True)
+            elif parts[0] == "run" and len(parts) == 5:
+                print(run_json(parts[1], float(parts[2]), float(parts[3]), int(parts[4])), flush=True)
+            else:
+                print(json.dumps({"error": "unknown command: " + line.strip()}), flush=True)
+        return
+    names = list(CASES) if a.case == ["all"] else a.case
+    if not names and not a.info:
+        p.error("nothing to do: --list, --info, --serve or --case NAME")
+    for n in names:
+        print(run_json(n, a.min_time, a.warmup, a.min_iters), flush=True)
+
+
+if __name__ == "__main__":
+    main()

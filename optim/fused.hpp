@@ -1,0 +1,84 @@
+#pragma once
+// Internal to optim/: the update loops run over raw contiguous buffers. `for_param` hands a loop
+// the param's and grad's buffers (and bumps the param's version counter, as an in-place op
+// would); a non-contiguous param or grad goes through contiguous copies (the slow path: rare).
+// `static_bools` turns run-time flags into compile-time ones, so each loop is branch-free.
+// `sqrt_chunks` splits a loop that takes square roots in three passes over chunks of 256 elements:
+// std::sqrt keeps a loop scalar (it may set errno, unless built with -fno-math-errno), so the roots
+// are taken apart, with SSE2 when the target has it; the other two passes vectorise.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "../core/tensor.hpp"
+
+namespace ctorch::optim::detail {
+
+// f.template operator()<T>(T* param, const T* grad, int64_t n), T the param's floating type.
+template <class F>
+void for_param(const Tensor& param, const Tensor& grad, std::string_view op, F&& f) {
+  CTORCH_CHECK(same_shape(grad.sizes(), param.sizes()), "{}: grad of shape {} does not match its param of shape {}",
+               op, shape_str(grad.sizes()), shape_str(param.sizes()));
+  dispatch_floating(param.dtype(), op, [&]<class T>() {
+    Tensor g = grad.dtype() == param.dtype() ? grad : grad.to(param.dtype());
+    if (!g.is_contiguous()) g = g.contiguous();
+    const int64_t n = param.numel();
+    if (param.is_contiguous()) {
+      f.template operator()<T>(param.data_ptr<T>(), static_cast<const T*>(g.data_ptr<T>()), n);
+      ++param.impl()->storage->version;
+    } else {
+      Tensor work = param.clone();  // contiguous
+      f.template operator()<T>(work.data_ptr<T>(), static_cast<const T*>(g.data_ptr<T>()), n);
+      Tensor(param).copy_(work);    // bumps the version
+    }
+  });
+}
+
+// static_bools(f, b1, b2, ...) calls f(std::bool_constant<b1>{}, std::bool_constant<b2>{}, ...).
+template <class F>
+void static_bools(F&& f) {
+  f();
+}
+template <class F, class... Rest>
+void static_bools(F&& f, bool first, Rest... rest) {
+  auto bind = [&](auto c) { static_bools([&](auto... cs) { f(c, cs...); }, rest...); };
+  if (first) bind(std::true_type{});
+  else bind(std::false_type{});
+}
+
+// x[i] = sqrt(x[i]), correctly rounded like std::sqrt (and like torch's vectorised sqrt).
+template <class T>
+void sqrt_inplace(T* __restrict x, int64_t n) {
+  int64_t i = 0;
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    for (; i + 4 <= n; i += 4) _mm_storeu_ps(x + i, _mm_sqrt_ps(_mm_loadu_ps(x + i)));
+  } else if constexpr (std::is_same_v<T, double>) {
+    for (; i + 2 <= n; i += 2) _mm_storeu_pd(x + i, _mm_sqrt_pd(_mm_loadu_pd(x + i)));
+  }
+#endif
+  for (; i < n; ++i) x[i] = std::sqrt(x[i]);
+}
+
+inline constexpr int64_t kSqrtChunk = 256;
+
+// For each chunk [start, start + len) of [0, n): before(start, len, r) fills r[0, len) with the
+// values to take roots of, then r[i] = sqrt(r[i]), then after(start, len, r) uses them.
+template <class T, class Before, class After>
+void sqrt_chunks(int64_t n, Before&& before, After&& after) {
+  alignas(64) T r[kSqrtChunk];
+  for (int64_t start = 0; start < n; start += kSqrtChunk) {
+    const int64_t len = std::min(kSqrtChunk, n - start);
+    before(start, len, r);
+    sqrt_inplace(r, len);
+    after(start, len, r);
+  }
+}
+
+}  // namespace ctorch::optim::detail
