@@ -22,6 +22,7 @@
 #include "ctorch/ops/reduction.hpp"
 #include "ctorch/ops/shape.hpp"
 
+#include "ctorch/nn/clip_grad.hpp"
 #include "ctorch/nn/container.hpp"
 #include "ctorch/nn/functional.hpp"
 #include "ctorch/nn/init.hpp"
@@ -35,3 +36,5 @@
 #include "ctorch/data/dataset.hpp"
 #include "ctorch/data/fashion_mnist.hpp"
 #include "ctorch/data/idx.hpp"
+
+#include "ctorch/optim/optim.hpp"

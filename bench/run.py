@@ -242,6 +242,16 @@ class Suite:
                 log(f"  [{config}] quickstart repetition {r + 1}/{reps} done (load {loadavg():.2f})")
             time.sleep(0.2)
 
+    def run_baseline_memory(self):
+        """VmHWM of a process that only loads the library (and, for PyTorch, the interpreter): the
+        fixed part of the Quickstart's peak memory."""
+        cmds = {"ctorch": [self.bin["ctorch"], "--list"], "libtorch": [self.bin["libtorch"], "--list"],
+                "torch": [self.a.python, "-c", "import torch"]}
+        for impl in self.impls:
+            rc, _, err, ru, _ = run_with_rusage(cmds[impl], env=thread_env(1))
+            if rc == 0:
+                self.samples.setdefault(("1 thread", "baseline_memory"), {})[impl] = [{"peak_mb": ru.ru_maxrss / 1024}]
+
     # ---- compile + link one translation unit, the flags CMake uses, at -O2 ----
     def compile_cmd(self, impl, out):
         if impl == "ctorch":
@@ -301,7 +311,15 @@ def machine_line(info, load_start, load_end):
         cxx = subprocess.run(["c++", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     except Exception:
         cxx = "c++ ?"
-    return (f"{cpu}, {cores} cores, {blas_short}; PyTorch {torch_v}, libtorch {lt_v}, {cxx}; "
+    try:  # read-only git queries: which ctorch was measured
+        rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        tree = f"ctorch {rev}" + (" + uncommitted changes" if dirty else "") if rev else "ctorch"
+    except Exception:
+        tree = "ctorch"
+    return (f"{cpu}, {cores} cores, {blas_short}; {tree}, PyTorch {torch_v}, libtorch {lt_v}, {cxx}; "
             f"load average (1 min) {load_start:.2f} at start, {load_end:.2f} at end")
 
 
@@ -357,6 +375,11 @@ def build_report(suite, info, load_start, load_end, elapsed):
             rl = mem["ctorch"] / mem["libtorch"] if mem["ctorch"] and mem["libtorch"] else None
             rows.append(("quickstart: peak memory (VmHWM)", config, *(cell(mem[i]) for i in IMPLS),
                          f"{rt:.2f}" if rt else "n/a", f"{rl:.2f}" if rl else "n/a"))
+            base = suite.samples.get(("1 thread", "baseline_memory"), {})
+            if base:
+                bm = {i: base[i][0]["peak_mb"] if i in base else None for i in IMPLS}
+                rows.append(("idle process: library loaded, no work (VmHWM)", "", *(cell(bm[i]) for i in IMPLS),
+                             "", ""))
             break  # one thread setting is enough: the 2-core run holds the same tensors
     comp = suite.samples.get(("", "compile"))
     if comp:
@@ -398,7 +421,9 @@ def build_report(suite, info, load_start, load_end, elapsed):
             if case == "compile":
                 vals = [f"{b['wall_s']:.1f} s" for b in blocks]
             elif case == "quickstart":
-                vals = [f"{b['epoch_s']:.2f} s" for b in blocks]
+                vals = [f"{b['epoch_s']:.2f} s ({b['peak_mb']:.0f} MB)" for b in blocks]
+            elif case == "baseline_memory":
+                vals = [f"{b['peak_mb']:.0f} MB" for b in blocks]
             else:
                 vals = [fmt_time(b["median_us"]) for b in blocks]
             detail.append(f"| {case} | {config} | {NAMES[impl]} | {', '.join(vals)} |")
@@ -502,6 +527,7 @@ def main():
             for config in CONFIGS:
                 log(f"quickstart, {config}, {a.epoch_reps} repetitions")
                 suite.run_quickstart(config, a.epoch_reps)
+            suite.run_baseline_memory()
         if "compile" in groups:
             log(f"compile + link, {a.compile_reps} repetitions")
             suite.run_compile(a.compile_reps)

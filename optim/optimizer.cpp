@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
+#include <algorithm>
 #include <cmath>
 #include <ostream>
 #include <unordered_set>
@@ -136,7 +136,15 @@ void Optimizer::zero_grad(bool set_to_none) {
       }
       if (grad.grad_fn()) grad.detach_();
       else grad.requires_grad_(false);
-      grad.zero_();
+      if (grad.is_contiguous() && grad.is_floating_point()) {  // the common case, without a temporary
+        dispatch_floating(grad.dtype(), "zero_grad", [&]<class T>() {
+          T* g = grad.data_ptr<T>();
+          std::fill(g, g + grad.numel(), T(0));
+        });
+        ++grad.impl()->storage->version;
+      } else {
+        grad.zero_();
+      }
     }
 }
 

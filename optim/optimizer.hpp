@@ -122,9 +122,10 @@ class Optimizer {
   // listing a param twice are errors (torch accepts the first and warns about the second).
   void add_param_group(ParamGroup group);
 
-  // Sets the grads to zero, or drops them with set_to_none = true. The default is torch 1.13's
-  // (optimizer.py: `def zero_grad(self, set_to_none: bool = False)`); torch 2.x changed it to True.
-  void zero_grad(bool set_to_none = false);
+  // Drops the grads (set_to_none = true, the default of torch 2.x and of nn::Module::zero_grad),
+  // or sets them to zero in place (torch 1.13's default). The numbers are the same either way;
+  // dropping saves a pass over memory and lets the next backward store its gradient as is.
+  void zero_grad(bool set_to_none = true);
 
   // One update of every param that has a grad (params whose grad is undefined are skipped), in
   // place and without recording a graph. `closure`, when given, re-evaluates the loss with grad

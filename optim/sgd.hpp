@@ -4,6 +4,8 @@
 //   d = grad (negated if maximize) + weight_decay * p
 //   buf = d on the first step, then buf = momentum * buf + (1 - dampening) * d
 //   d = nesterov ? d + momentum * buf : buf;   p -= lr * d
+// State per param: "momentum_buffer" when momentum != 0. Without momentum there is no state (torch
+// records {'momentum_buffer': None} for each param that had a grad; a None has no tensor to save).
 #include <optional>
 
 #include "optimizer.hpp"

@@ -449,16 +449,16 @@ TEST_CASE("optim parity: clip_grad") {
 
 // ==== behaviour (no reference file needed) ====
 
-TEST_CASE("optim zero_grad: zeros by default (torch 1.13), None with set_to_none") {
+TEST_CASE("optim zero_grad: None by default (set_to_none, torch 2.x), zeros in place with false") {
   Tensor w = ones({3}, requires_grad());
   SGD opt({w}, {.lr = 0.1});
   (w * w).sum().backward();
   Tensor g = w.grad();
-  opt.zero_grad();
+  opt.zero_grad(false);
   REQUIRE(w.grad().defined());
   CHECK(w.grad().is_same(g));  // zeroed in place
   CHECK(values(w.grad()) == std::vector<double>{0, 0, 0});
-  opt.zero_grad(true);
+  opt.zero_grad();
   CHECK_FALSE(w.grad().defined());
   opt.step();  // no grad: skipped
   CHECK(values(w) == std::vector<double>{1, 1, 1});

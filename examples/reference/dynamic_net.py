@@ -81,7 +81,9 @@ for t in range(30000):
         print(t, loss.item())
 
     # Zero gradients, perform a backward pass, and update the weights.
-    optimizer.zero_grad()
+    # set_to_none=True is torch 2.x's default, and ctorch's: a step that does not use `e` leaves
+    # e.grad None, so SGD skips `e` (momentum and all) instead of moving it by its momentum alone.
+    optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
 
