@@ -38,3 +38,5 @@
 #include "ctorch/data/idx.hpp"
 
 #include "ctorch/optim/optim.hpp"
+#include "ctorch/ops/conv.hpp"
+#include "ctorch/nn/conv.hpp"

@@ -133,11 +133,12 @@ class Progress {
   Clock::time_point start_;
 };
 
-double peak_rss_mb() {  // VmHWM from /proc: the most memory this process has held
+// From /proc/self/status: VmHWM, the most memory this process has held, or VmRSS, what it holds now.
+double memory_mb(const std::string& field) {
   std::ifstream f("/proc/self/status");
   std::string line;
   while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+    if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024.0;
   return 0;
 }
 
@@ -198,13 +199,13 @@ void predict(NeuralNetwork& model, const data::FashionMNIST& test_data, int64_t 
               data::FashionMNIST::classes[y.item<int64_t>()].c_str());
 }
 
-void write_curve(const std::string& prefix, const std::vector<std::array<double, 4>>& rows) {
+void write_curve(const std::string& prefix, const std::vector<std::array<double, 5>>& rows) {
   if (prefix.empty() || rows.empty()) return;
   std::string csv = prefix + ".csv", png = prefix + ".png";
   {
     std::ofstream f(csv);
-    f << "epoch,train_loss,test_loss,test_accuracy\n";
-    for (auto& r : rows) f << fmt::format("{},{},{},{}\n", r[0], r[1], r[2], r[3]);
+    f << "epoch,train_loss,test_loss,test_accuracy,rss_mb\n";
+    for (auto& r : rows) f << fmt::format("{},{:.6f},{:.6f},{:.2f},{:.1f}\n", r[0], r[1], r[2], r[3], r[4]);
   }
   if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
     std::printf("Curve: %s (install gnuplot for a PNG)\n", csv.c_str());
@@ -242,7 +243,7 @@ int main(int argc, char** argv) {
     else optimizer = std::make_unique<optim::Adam>(model->parameters(), optim::AdamOptions{.lr = args.lr});
 
     bool tty = isatty(STDOUT_FILENO);
-    std::vector<std::array<double, 4>> curve;
+    std::vector<std::array<double, 5>> curve;  // epoch, train loss, test loss, accuracy, resident MB
     std::vector<double> epoch_secs;
     for (int t = 0; t < args.epochs; ++t) {
       std::printf("Epoch %d\n-------------------------------\n", t + 1);
@@ -250,7 +251,7 @@ int main(int argc, char** argv) {
       double train_loss = train(train_dataloader, model, loss_fn, *optimizer, t + 1, args.epochs, tty);
       epoch_secs.push_back(std::chrono::duration<double>(Clock::now() - start).count());
       auto [accuracy, test_loss] = test(test_dataloader, model, loss_fn);
-      curve.push_back({static_cast<double>(t + 1), train_loss, test_loss, accuracy});
+      curve.push_back({static_cast<double>(t + 1), train_loss, test_loss, accuracy, memory_mb("VmRSS")});
       std::fflush(stdout);
     }
     if (args.epochs == 0) test(test_dataloader, model, loss_fn);
@@ -261,7 +262,7 @@ int main(int argc, char** argv) {
       for (double s : epoch_secs) total += s;
       double per_epoch = total / static_cast<double>(epoch_secs.size());
       std::printf("Summary: %d epochs, %.2f s per training epoch, %.0f samples/s, peak memory %.0f MB, %d BLAS threads\n",
-                  args.epochs, per_epoch, static_cast<double>(training_data->size()) / per_epoch, peak_rss_mb(),
+                  args.epochs, per_epoch, static_cast<double>(training_data->size()) / per_epoch, memory_mb("VmHWM"),
                   get_num_threads());
     }
     write_curve(args.curve, curve);
