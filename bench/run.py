@@ -354,7 +354,8 @@ def build_report(suite, info, load_start, load_end, elapsed):
             outside = []
             for i in IMPLS:
                 step = suite.step_median(config, "large", i)
-                outside.append(f"{100 * (1 - gemm / step):.0f}%" if step else "n/a")
+                share = 100 * (1 - gemm / step) if step else None
+                outside.append("n/a" if share is None else f"{share:.0f}%" + (" (noise)" if share < 0 else ""))
             rows.append(("large: share of the step outside sgemm", config, *outside, "", ""))
     for config in CONFIGS:
         blocks = suite.samples.get((config, "quickstart"))
@@ -440,6 +441,8 @@ def write_chart(chart, path, machine):
         f.write("# case ctorch/PyTorch ctorch/libtorch\n")
         for label, rt, rl in chart:
             f.write(f"\"{label}\" {rt if rt else 'NaN'} {rl if rl else 'NaN'}\n")
+    vals = [v for _, rt, rl in chart for v in (rt, rl) if v]
+    lo, hi = min(vals + [1.0]) / 1.6, max(vals + [1.0]) * 1.6
     title = (machine.split(";")[0] + "; " + machine.split(";")[-1].strip()).replace('"', "")
     script = f"""
 set terminal pngcairo size 1200,600 font ',10'
@@ -451,9 +454,9 @@ set style fill solid 0.85 border -1
 set boxwidth 0.9
 set logscale y 10
 set ytics ("0.05" 0.05, "0.1" 0.1, "0.2" 0.2, "0.5" 0.5, "1" 1, "2" 2, "5" 5, "10" 10)
-set yrange [*:*]
+set yrange [{lo}:{hi}]
 set ylabel 'time ratio (log scale)'
-set xtics rotate by -35 scale 0
+set xtics rotate by -35 scale 0 noenhanced
 set grid ytics
 set key top left
 set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb 'black'
@@ -476,8 +479,8 @@ def main():
     p.add_argument("--python", default="/usr/bin/python3", help="the Python with torch")
     p.add_argument("--only", default="small,ops,large,quickstart,compile")
     p.add_argument("--reps", type=int, default=7, help="repetitions of the small cases and ops")
-    p.add_argument("--large-reps", type=int, default=4)
-    p.add_argument("--epoch-reps", type=int, default=2, help="Quickstart epochs per implementation and setting")
+    p.add_argument("--large-reps", type=int, default=5)
+    p.add_argument("--epoch-reps", type=int, default=3, help="Quickstart epochs per implementation and setting")
     p.add_argument("--compile-reps", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="a smoke run: 2 repetitions, 1 epoch, 1 compile")
     p.add_argument("--coretype", default=None,

@@ -11,7 +11,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-$root/build-bench}"
 jobs="${JOBS:-2}"
 
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCTORCH_BUILD_TESTS=OFF -DCTORCH_BUILD_BENCH=ON >/dev/null
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCTORCH_BUILD_TESTS=OFF -DCTORCH_BUILD_BENCH=ON -DCTORCH_BENCH_LIBTORCH=ON >/dev/null
 targets=(bench_ctorch quickstart)
 if cmake --build "$build" --target help 2>/dev/null | grep -q "bench_libtorch"; then  # libtorch found
   targets+=(bench_libtorch quickstart_libtorch)
