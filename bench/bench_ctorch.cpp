@@ -17,7 +17,9 @@ using namespace ctorch;
 namespace {
 
 // A model, its loss, its optimizer and one fixed batch; step() is one training step in the
-// tutorial's order: forward, loss, zero_grad, backward, step.
+// tutorial's order: forward, loss, zero_grad, backward, step. zero_grad drops the grads
+// (set_to_none = true) in all three implementations: explicit, because the libraries' defaults
+// differ (torch 1.13 zeroes in place, ctorch and torch 2.x drop).
 struct Trainer {
   nn::Sequential model;
   std::unique_ptr<nn::Loss> loss_fn;
@@ -25,7 +27,7 @@ struct Trainer {
   Tensor x, y;
   void step() {
     Tensor loss = (*loss_fn)(model(x), y);
-    opt->zero_grad();
+    opt->zero_grad(/*set_to_none=*/true);
     loss.backward();
     opt->step();
   }

@@ -11,6 +11,13 @@
 
 namespace {
 
+// optimizer.zero_grad(set_to_none=True): libtorch 1.13's zero_grad() only zeroes in place; this is
+// what libtorch 2.x's zero_grad(true) does. ctorch's and PyTorch's steps drop the grads too.
+void zero_grad_to_none(torch::optim::Optimizer& opt) {
+  for (auto& group : opt.param_groups())
+    for (auto& p : group.params()) p.mutable_grad().reset();
+}
+
 struct Trainer {
   torch::nn::Sequential model;
   std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)> loss_fn;
@@ -18,7 +25,7 @@ struct Trainer {
   torch::Tensor x, y;
   void step() {
     torch::Tensor loss = loss_fn(model->forward(x), y);
-    opt->zero_grad();
+    zero_grad_to_none(*opt);
     loss.backward();
     opt->step();
   }

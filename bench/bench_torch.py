@@ -21,14 +21,15 @@ from torch import nn
 
 class Trainer:
     """A model, its loss, its optimizer and one fixed batch; step() is one training step in the
-    tutorial's order: forward, loss, zero_grad, backward, step."""
+    tutorial's order: forward, loss, zero_grad, backward, step. zero_grad drops the grads
+    (set_to_none=True, torch 2.x's default; 1.13's is False) as ctorch's and libtorch's steps do."""
 
     def __init__(self, model, loss_fn, opt, x, y):
         self.model, self.loss_fn, self.opt, self.x, self.y = model, loss_fn, opt, x, y
 
     def step(self):
         loss = self.loss_fn(self.model(self.x), self.y)
-        self.opt.zero_grad()
+        self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
 

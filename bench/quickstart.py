@@ -54,7 +54,7 @@ def train(dataloader, model, loss_fn, optimizer):
         loss = loss_fn(pred, y)
         loss.backward()
         optimizer.step()
-        optimizer.zero_grad()
+        optimizer.zero_grad(set_to_none=True)  # ctorch's default (and torch 2.x's); 1.13's is False
         if batch % 100 == 0:
             loss, current = loss.item(), (batch + 1) * len(X)
             print(f"loss: {loss:>7f}  [{current:>5d}/{size:>5d}]")

@@ -81,6 +81,13 @@ std::vector<torch::Tensor> batch_indices(int64_t n, int64_t batch_size, bool shu
   return order.split(batch_size);
 }
 
+// optimizer.zero_grad(set_to_none=True), as ctorch's default and bench/quickstart.py do: libtorch
+// 1.13's zero_grad() only zeroes in place; this is what libtorch 2.x's zero_grad(true) does.
+void zero_grad_to_none(torch::optim::Optimizer& opt) {
+  for (auto& group : opt.param_groups())
+    for (auto& p : group.params()) p.mutable_grad().reset();
+}
+
 // ---- the model, as the tutorial writes it ----
 struct NeuralNetworkImpl : torch::nn::Module {
   torch::nn::Flatten flatten;
@@ -118,7 +125,7 @@ void train(const Dataset& data, int64_t batch_size, NeuralNetwork& model, torch:
     torch::Tensor loss = loss_fn(pred, y);
     loss.backward();
     optimizer.step();
-    optimizer.zero_grad();
+    zero_grad_to_none(optimizer);
     if (batch % 100 == 0)
       std::printf("loss: %7f  [%5lld/%5lld]\n", loss.item<double>(), static_cast<long long>((batch + 1) * X.size(0)),
                   static_cast<long long>(size));

@@ -2,7 +2,7 @@
 # One command for the whole benchmark suite: configure and build build-bench (Release, no tests),
 # then run bench/run.py, which prints the Markdown table and writes
 # build-bench/bench-results/{results.md,results.json,chart.png}. Arguments go to run.py:
-#   bench/run.sh                 # full run (~10 min on 2 cores)
+#   bench/run.sh                 # full run (~5 min on 2 cores)
 #   bench/run.sh --quick         # smoke run
 #   bench/run.sh --only small,ops
 # BUILD_DIR and JOBS override the build directory (build-bench) and the build parallelism (2).
