@@ -72,6 +72,24 @@ bench::Prepared mlp(bool adam) {
   return prepare(t);
 }
 
+bench::Prepared quickstart_step() {
+  torch::manual_seed(0);
+  auto t = std::make_shared<Trainer>();
+  t->x = torch::rand({64, 784});
+  t->y = torch::randint(0, 10, {64});
+  t->model = torch::nn::Sequential();
+  t->model->push_back(torch::nn::Linear(784, 512));
+  t->model->push_back(torch::nn::ReLU());
+  t->model->push_back(torch::nn::Linear(512, 512));
+  t->model->push_back(torch::nn::ReLU());
+  t->model->push_back(torch::nn::Linear(512, 10));
+  t->loss_fn = [l = torch::nn::CrossEntropyLoss()](const torch::Tensor& a, const torch::Tensor& b) mutable {
+    return l(a, b);
+  };
+  t->opt = std::make_unique<torch::optim::SGD>(t->model->parameters(), torch::optim::SGDOptions(1e-3));
+  return prepare(t);
+}
+
 bench::Prepared large() {
   torch::manual_seed(0);
   auto t = std::make_shared<Trainer>();
@@ -126,6 +144,7 @@ int main(int argc, char** argv) {
       {"tiny", tiny},
       {"mlp_sgd", [] { return mlp(false); }},
       {"mlp_adam", [] { return mlp(true); }},
+      {"quickstart_step", quickstart_step},
       {"large", large},
       {"op_add", [] { return op("add"); }},
       {"op_relu", [] { return op("relu"); }},

@@ -56,6 +56,15 @@ def mlp(adam):
     return Trainer(model, nn.MSELoss(), opt, x, y).prepared()
 
 
+def quickstart_step():
+    torch.manual_seed(0)
+    x = torch.rand(64, 784)
+    y = torch.randint(0, 10, (64,))
+    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    return Trainer(model, nn.CrossEntropyLoss(), opt, x, y).prepared()
+
+
 def large():
     torch.manual_seed(0)
     x = torch.randn(256, 784)
@@ -94,6 +103,7 @@ CASES = {
     "tiny": tiny,
     "mlp_sgd": lambda: mlp(False),
     "mlp_adam": lambda: mlp(True),
+    "quickstart_step": quickstart_step,
     "large": large,
     "op_add": lambda: op("add"),
     "op_relu": lambda: op("relu"),
