@@ -468,8 +468,8 @@ set key top left
 set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb 'black'
 plot '{dat}' using 2:xtic(1) title 'ctorch / PyTorch' lc rgb '#3366cc', \\
      '' using 3 title 'ctorch / libtorch' lc rgb '#ff9900', \\
-     '' using ($0 - 1./6):2:(sprintf('%.2f', $2)) with labels offset 0,0.6 font ',8' notitle, \\
-     '' using ($0 + 1./6):3:(sprintf('%.2f', $3)) with labels offset 0,0.6 font ',8' notitle
+     '' using ($0 - 1./6):2:(sprintf('%.2f', $2)) with labels offset 0,0.6 font ',7' notitle, \\
+     '' using ($0 + 1./6):3:(sprintf('%.2f', $3)) with labels offset 0,0.6 font ',7' notitle
 """
     r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
     if r.returncode != 0:
