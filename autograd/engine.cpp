@@ -2,8 +2,9 @@
 // first (the reverse of the order in which ops ran), with no recursion anywhere.
 #include "engine.hpp"
 
+#include <atomic>
 #include <queue>
-#include <unordered_map>
+#include <tuple>
 
 #include "../ops/elementwise.hpp"
 #include "../core/factories.hpp"
@@ -25,13 +26,29 @@ Tensor sum_to(const Tensor& g, IntArrayRef shape) {
 
 namespace {
 
+std::atomic<uint64_t> next_walk_id{1};
+
+// One backward() or grad() call. Per-node state (pending count, gradient buffer) lives in the
+// nodes themselves, stamped with this walk's id, so the walk needs no hash maps.
 struct GraphTask {
-  std::unordered_map<Node*, int> dependencies;
-  std::unordered_map<Node*, TensorList> buffers;
-  // grad() mode: (node, input_nr) whose incoming gradient is captured instead of executed
-  std::unordered_map<Node*, std::vector<std::pair<uint32_t, size_t>>> captures;
+  uint64_t id = next_walk_id++;
+  std::vector<Node*> seen;  // every node of this walk, to drop leftover buffers at the end
+  // grad() mode: (node, input_nr, index) whose incoming gradient is captured instead of executed
+  std::vector<std::tuple<std::shared_ptr<Node>, uint32_t, size_t>> captures;
   TensorList captured;
   bool accumulate = true;
+  ~GraphTask() {
+    for (Node* n : seen) n->grads_in.clear();  // after an error, or for nodes that never ran
+  }
+  void visit(Node* n, std::vector<Node*>& stack) {
+    if (n->walk_id == id) return;
+    n->walk_id = id;
+    n->pending = 0;
+    n->grads_in.clear();
+    n->grads_in.resize(n->num_outputs);
+    seen.push_back(n);
+    stack.push_back(n);
+  }
 };
 
 // Validates one gradient a node produced for its input i and brings it to that input's shape/dtype.
@@ -51,9 +68,10 @@ Tensor check_grad(const Node& node, size_t i, Tensor g) {
   return g;
 }
 
-void add_to_buffer(TensorList& buf, uint32_t slot, Tensor g) {
-  if (!buf[slot].defined()) buf[slot] = std::move(g);
-  else buf[slot] = buf[slot] + g;  // a tensor used twice gets the sum
+void add_to_buffer(Node* n, uint32_t slot, Tensor g) {
+  Tensor& b = n->grads_in[slot];
+  if (!b.defined()) b = std::move(g);
+  else b = b + g;  // a tensor used twice gets the sum
 }
 
 void run(GraphTask& task, const std::vector<Edge>& roots, const TensorList& root_grads, bool retain_graph) {
@@ -62,30 +80,24 @@ void run(GraphTask& task, const std::vector<Edge>& roots, const TensorList& root
   // 1. count how many edges lead into each node (iterative DFS)
   std::vector<Node*> stack;
   for (const Edge& e : roots)
-    if (e.valid() && !task.dependencies.count(e.fn.get())) task.dependencies[e.fn.get()] = 0, stack.push_back(e.fn.get());
+    if (e.valid()) task.visit(e.fn.get(), stack);
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
     for (const Edge& e : n->next_edges) {
       if (!e.valid()) continue;
-      auto [it, fresh] = task.dependencies.try_emplace(e.fn.get(), 0);
-      ++it->second;
-      if (fresh) stack.push_back(e.fn.get());
+      task.visit(e.fn.get(), stack);
+      ++e.fn->pending;
     }
   }
 
   // 2. seed the roots' buffers
   auto cmp = [](Node* a, Node* b) { return a->sequence_nr < b->sequence_nr; };
   std::priority_queue<Node*, std::vector<Node*>, decltype(cmp)> ready(cmp);
-  for (size_t i = 0; i < roots.size(); ++i) {
-    Node* n = roots[i].fn.get();
-    TensorList& buf = task.buffers[n];
-    if (buf.empty()) buf.resize(n->num_outputs);
-    add_to_buffer(buf, roots[i].input_nr, root_grads[i]);
-  }
+  for (size_t i = 0; i < roots.size(); ++i) add_to_buffer(roots[i].fn.get(), roots[i].input_nr, root_grads[i]);
   for (const Edge& e : roots)
-    if (task.dependencies[e.fn.get()] == 0) {
-      task.dependencies[e.fn.get()] = -1;  // queued
+    if (e.fn->pending == 0) {
+      e.fn->pending = -1;  // queued
       ready.push(e.fn.get());
     }
 
@@ -93,12 +105,13 @@ void run(GraphTask& task, const std::vector<Edge>& roots, const TensorList& root
   while (!ready.empty()) {
     Node* n = ready.top();
     ready.pop();
-    TensorList inputs = std::move(task.buffers[n]);
-    task.buffers.erase(n);
-    inputs.resize(n->num_outputs);
+    TensorList inputs;
+    inputs.reserve(n->grads_in.size());
+    for (Tensor& g : n->grads_in) inputs.push_back(std::move(g));
+    n->grads_in.clear();
 
-    if (auto c = task.captures.find(n); c != task.captures.end())
-      for (auto [slot, index] : c->second) task.captured[index] = inputs[slot];
+    for (auto& [node, slot, index] : task.captures)
+      if (node.get() == n) task.captured[index] = inputs[slot];
     for (size_t i = 0; i < n->retained_outputs.size(); ++i) {
       auto t = n->retained_outputs[i].lock();
       if (!t || !inputs[i].defined()) continue;
@@ -116,12 +129,8 @@ void run(GraphTask& task, const std::vector<Edge>& roots, const TensorList& root
       const Edge& e = n->next_edges[i];
       if (!e.valid()) continue;
       Node* next = e.fn.get();
-      if (i < outputs.size() && outputs[i].defined()) {
-        TensorList& buf = task.buffers[next];
-        if (buf.empty()) buf.resize(next->num_outputs);
-        add_to_buffer(buf, e.input_nr, check_grad(*n, i, std::move(outputs[i])));
-      }
-      if (--task.dependencies[next] == 0) ready.push(next);
+      if (i < outputs.size() && outputs[i].defined()) add_to_buffer(next, e.input_nr, check_grad(*n, i, std::move(outputs[i])));
+      if (--next->pending == 0) ready.push(next);
     }
   }
 }
@@ -169,7 +178,7 @@ TensorList grad(const TensorList& outputs, const TensorList& inputs, const Tenso
   for (size_t i = 0; i < inputs.size(); ++i) {
     CTORCH_CHECK(inputs[i].requires_grad(), "grad: input {} does not require grad", i);
     Edge e = gradient_edge(inputs[i]);
-    task.captures[e.fn.get()].push_back({e.input_nr, i});
+    task.captures.emplace_back(e.fn, e.input_nr, i);
   }
   run(task, edges, seeds, retain_graph);
   for (size_t i = 0; i < inputs.size(); ++i)

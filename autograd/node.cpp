@@ -28,6 +28,10 @@ void release_graph(std::shared_ptr<Node>&& node) {
     pending_release->push_back(std::move(node));
     return;
   }
+  if (node.use_count() > 1) {  // not the last reference: nothing is destroyed here
+    node.reset();
+    return;
+  }
   std::vector<std::shared_ptr<Node>> pending;
   pending_release = &pending;
   pending.push_back(std::move(node));
@@ -54,25 +58,17 @@ Tensor SavedTensor::unpack(const char* node_name) const {
   return t_;
 }
 
-Tensor Saved::operator[](size_t i) const { return saved_[i].unpack(node_.name()); }
-bool Saved::needs_grad(size_t input) const {
-  return input < node_.next_edges.size() && node_.next_edges[input].valid();
-}
-
-TensorList LambdaNode::apply(TensorList&& grads) {
+Tensor Saved::operator[](size_t i) const {
   CTORCH_CHECK(!released_,
                "Trying to backward through the graph a second time (or directly access saved tensors after they "
                "have already been freed). Saved intermediate values of the graph are freed when you call "
                ".backward() or autograd::grad(). Specify retain_graph=true if you need to backward through the "
                "graph a second time (node {})",
-               name());
-  return fn_(Saved(saved_, *this), grads[0]);
+               node_.name());
+  return saved_[i].unpack(node_.name());
 }
-
-void LambdaNode::release_saved() {
-  saved_.clear();
-  fn_ = nullptr;  // a lambda may capture tensors too
-  released_ = true;
+bool Saved::needs_grad(size_t input) const {
+  return input < node_.next_edges.size() && node_.next_edges[input].valid();
 }
 
 AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : Node("AccumulateGrad"), leaf(std::move(leaf)) {
@@ -98,14 +94,14 @@ Edge gradient_edge(const Tensor& t) {
   if (!impl->requires_grad) return {};
   std::shared_ptr<Node> acc = impl->grad_accumulator.lock();
   if (!acc) {
-    acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
+    acc = make_pooled<AccumulateGrad>(t.impl_ptr());
     acc->input_meta.push_back({Shape(t.sizes()), t.dtype()});
     impl->grad_accumulator = acc;
   }
   return {acc, 0};
 }
 
-void connect(const std::shared_ptr<Node>& node, const TensorList& inputs, const TensorList& outputs) {
+void connect(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs, std::span<const Tensor> outputs) {
   node->next_edges.reserve(inputs.size());
   node->input_meta.reserve(inputs.size());
   for (const Tensor& t : inputs) {
@@ -165,7 +161,7 @@ void Tensor::retain_grad() const {
 
 Tensor Tensor::detach() const {
   TensorImpl* t = checked();
-  return Tensor(std::make_shared<TensorImpl>(t->storage, t->sizes, t->strides, t->offset, t->dtype));
+  return Tensor(make_pooled<TensorImpl>(t->storage, t->sizes, t->strides, t->offset, t->dtype));
 }
 
 Tensor& Tensor::detach_() {

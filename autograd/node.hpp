@@ -3,11 +3,13 @@
 // records one Node: the rule that turns the gradient of its output into gradients of its inputs,
 // plus edges to the nodes that produced those inputs. backward() (engine.cpp) walks the nodes in
 // reverse topological order.
-#include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
+#include "../core/small_vector.hpp"
 #include "../core/tensor.hpp"
 #include "grad_mode.hpp"
 
@@ -44,11 +46,16 @@ struct Node {
 
   const char* name() const { return name_; }
 
-  std::vector<Edge> next_edges;       // one per input
-  std::vector<InputMeta> input_meta;  // one per input
+  SmallVector<Edge, 3> next_edges;       // one per input
+  SmallVector<InputMeta, 3> input_meta;  // one per input
   uint32_t num_outputs = 1;
-  uint64_t sequence_nr;               // creation order: later nodes run first in backward
+  uint64_t sequence_nr;                  // creation order: later nodes run first in backward
   std::vector<std::weak_ptr<TensorImpl>> retained_outputs;  // non-leaf outputs that retain_grad()
+
+  // Scratch space of the engine's walk (engine.cpp), valid while walk_id is the current walk's.
+  uint64_t walk_id = 0;
+  int64_t pending = 0;               // consumers that have not delivered their gradient yet
+  SmallVector<Tensor, 1> grads_in;   // gradients of the outputs, summed as they arrive
 
  private:
   const char* name_;
@@ -71,28 +78,34 @@ class SavedTensor {
 // needs_grad(i) tells whether input i wants a gradient at all, so a rule can skip the work.
 class Saved {
  public:
-  Saved(const std::vector<SavedTensor>& saved, const Node& node) : saved_(saved), node_(node) {}
-  Tensor operator[](size_t i) const;
+  Saved(std::span<const SavedTensor> saved, const Node& node, bool released)
+      : saved_(saved), node_(node), released_(released) {}
+  Tensor operator[](size_t i) const;  // throws once backward has freed the saved tensors
   size_t size() const { return saved_.size(); }
   bool needs_grad(size_t input) const;
 
  private:
-  const std::vector<SavedTensor>& saved_;
+  std::span<const SavedTensor> saved_;
   const Node& node_;
+  bool released_;
 };
 
-// A node whose backward rule is a lambda written beside the op's forward (see ops/).
-using BackwardFn = std::function<TensorList(const Saved& saved, const Tensor& grad)>;
-
+// A node whose backward rule is a lambda written beside the op's forward (see ops/). The lambda
+// is stored as is (no std::function, no allocation); it may capture values such as shapes.
+template <class F>
 struct LambdaNode : Node {
-  LambdaNode(const char* name, std::vector<SavedTensor> saved, BackwardFn fn)
+  LambdaNode(const char* name, SmallVector<SavedTensor, 3> saved, F fn)
       : Node(name), saved_(std::move(saved)), fn_(std::move(fn)) {}
-  TensorList apply(TensorList&& grads) override;
-  void release_saved() override;
+  TensorList apply(TensorList&& grads) override { return fn_(Saved({saved_.data(), saved_.size()}, *this, released_), grads[0]); }
+  // The rule stays (a graph that saved nothing can run again, as in PyTorch); the tensors go.
+  void release_saved() override {
+    saved_.clear();
+    released_ = true;
+  }
 
  private:
-  std::vector<SavedTensor> saved_;
-  BackwardFn fn_;
+  SmallVector<SavedTensor, 3> saved_;
+  F fn_;
   bool released_ = false;
 };
 
@@ -107,7 +120,18 @@ struct AccumulateGrad : Node {
 Edge gradient_edge(const Tensor& t);
 
 // Attaches `node` to `outputs` (node output i = outputs[i]) and wires its edges to `inputs`.
-void connect(const std::shared_ptr<Node>& node, const TensorList& inputs, const TensorList& outputs);
+void connect(const std::shared_ptr<Node>& node, std::span<const Tensor> inputs, std::span<const Tensor> outputs);
+inline void connect(const std::shared_ptr<Node>& node, const TensorList& inputs, const TensorList& outputs) {
+  connect(node, std::span<const Tensor>(inputs), std::span<const Tensor>(outputs));
+}
+
+// Whether an op with these inputs records a node: grad mode on and some input requires grad.
+inline bool should_record(std::initializer_list<Tensor> inputs) {
+  if (!GradMode::is_enabled()) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
 
 // The one call every differentiable op makes:
 //   return record("MulBackward0", out, {a, b}, {a, b}, [](const Saved& s, const Tensor& g) {...});
@@ -115,14 +139,12 @@ void connect(const std::shared_ptr<Node>& node, const TensorList& inputs, const 
 template <class F>
 Tensor record(const char* name, Tensor out, std::initializer_list<Tensor> inputs,
               std::initializer_list<Tensor> saved, F&& backward) {
-  bool any = false;
-  for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
-  if (!any || !GradMode::is_enabled()) return out;
-  std::vector<SavedTensor> s;
+  if (!should_record(inputs)) return out;
+  SmallVector<SavedTensor, 3> s;
   s.reserve(saved.size());
-  for (const Tensor& t : saved) s.emplace_back(t);
-  auto node = std::make_shared<LambdaNode>(name, std::move(s), BackwardFn(std::forward<F>(backward)));
-  connect(node, TensorList(inputs), {out});
+  for (const Tensor& t : saved) s.push_back(SavedTensor(t));
+  auto node = make_pooled<LambdaNode<std::decay_t<F>>>(name, std::move(s), std::forward<F>(backward));
+  connect(node, std::span<const Tensor>(inputs.begin(), inputs.size()), std::span<const Tensor>(&out, 1));
   return out;
 }
 

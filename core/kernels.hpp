@@ -169,9 +169,23 @@ struct ReduceRows {
 ReduceRows reduce_rows(const Tensor& a, IntArrayRef dims, bool keepdim, std::string_view op);
 
 // ---- matrix products ----
+// A strided 2-D matrix in memory: element (i, j) is at data + i*rs + j*cs (in elements).
+struct MatRef {
+  const void* data;
+  int64_t rows, cols, rs, cs;
+  MatRef t() const { return MatRef{data, cols, rows, cs, rs}; }  // the transpose, no copy
+};
+MatRef matrix_of(const Tensor& t);  // a 2-D tensor as it is (any strides)
+MatRef rows_of(const Tensor& t);    // a contiguous tensor as [numel / last, last]
+
+// c = a @ b + beta * c, c row-major with leading dimension ldc. Float types go through
+// cblas_sgemm / cblas_dgemm (transposed operands as flags, other strides packed first); products
+// of at most 512 multiply-adds run in a plain loop, cheaper than a BLAS call's set-up.
+template <class T> void gemm(const MatRef& a, const MatRef& b, T* c, int64_t ldc, double beta = 0);
+void gemm(const MatRef& a, const MatRef& b, const Tensor& out, double beta = 0);  // out contiguous
+
 // out[b] = a[b] @ b[b] + beta * out[b] for 3-D a [B, M, K] and b [B, K, N] (B may be 1 on one
-// side: broadcast), out contiguous; float types go through cblas_sgemm / cblas_dgemm, transposed
-// views as transpose flags. beta = 1 accumulates into out (a bias already written there).
+// side: broadcast), out contiguous. beta = 1 accumulates into out (a bias already written there).
 void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& out, double beta = 0);
 
 }  // namespace ctorch::kernels

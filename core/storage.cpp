@@ -82,6 +82,58 @@ void deallocate(void* p, size_t nbytes) {
   k.cached += bytes;
 }
 
+// ---- small objects: per-thread free lists in 16-byte size classes up to 1 KiB ----
+namespace {
+constexpr size_t kGrain = 16, kLists = 1024 / kGrain;
+constexpr uint32_t kMaxPerList = 4096;
+struct FreeBlock {
+  FreeBlock* next;
+};
+struct ObjectPool {
+  FreeBlock* head[kLists] = {};
+  uint32_t count[kLists] = {};
+  ~ObjectPool();
+};
+// Objects may die after this thread's pool (a tensor in a static): then memory goes straight back
+// to the system. The flag is trivially destructible, so it can be read at any time.
+thread_local bool pool_gone __attribute__((tls_model("initial-exec"))) = false;
+thread_local ObjectPool pool __attribute__((tls_model("initial-exec")));
+ObjectPool::~ObjectPool() {
+  pool_gone = true;
+  for (size_t c = 0; c < kLists; ++c)
+    while (FreeBlock* b = head[c]) {
+      head[c] = b->next;
+      ::operator delete(b);
+    }
+}
+size_t list_of(size_t nbytes) { return (nbytes + kGrain - 1) / kGrain - 1; }
+}  // namespace
+
+void* object_allocate(size_t nbytes) {
+  size_t c = list_of(nbytes);
+  if (c >= kLists || pool_gone) return ::operator new(nbytes);
+  ObjectPool& p = pool;
+  if (FreeBlock* b = p.head[c]) {
+    p.head[c] = b->next;
+    --p.count[c];
+    return b;
+  }
+  return ::operator new((c + 1) * kGrain);
+}
+
+void object_deallocate(void* q, size_t nbytes) {
+  size_t c = list_of(nbytes);
+  if (c < kLists && !pool_gone && pool.count[c] < kMaxPerList) {
+    ObjectPool& p = pool;
+    auto* b = static_cast<FreeBlock*>(q);
+    b->next = p.head[c];
+    p.head[c] = b;
+    ++p.count[c];
+    return;
+  }
+  ::operator delete(q);
+}
+
 void empty_cache() {
   std::lock_guard lock(cache().mu);
   cache().release_all();

@@ -66,8 +66,8 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << (t.de
 
 Tensor empty(IntArrayRef shape, TensorOptions o) {
   for (int64_t s : shape) CTORCH_CHECK(s >= 0, "empty: negative dimension {} in shape {}", s, shape_str(shape));
-  auto storage = std::make_shared<Storage>(numel_of(shape) * ctorch::element_size(o.dtype_));
-  auto impl = std::make_shared<TensorImpl>(std::move(storage), Shape(shape), contiguous_strides(shape), 0, o.dtype_);
+  auto storage = make_pooled<Storage>(numel_of(shape) * ctorch::element_size(o.dtype_));
+  auto impl = make_pooled<TensorImpl>(std::move(storage), Shape(shape), contiguous_strides(shape), 0, o.dtype_);
   impl->requires_grad = o.requires_grad_;
   if (o.requires_grad_)
     CTORCH_CHECK(is_floating_point(o.dtype_), "requires_grad: only floating point tensors can require gradients, got {}",
@@ -78,12 +78,26 @@ Tensor empty(IntArrayRef shape, TensorOptions o) {
 Tensor empty_like(const Tensor& t) { return empty(t.sizes(), t.dtype()); }
 
 Tensor make_view(const Tensor& t, IntArrayRef sizes, IntArrayRef strides, int64_t offset) {
-  auto impl = std::make_shared<TensorImpl>(t.impl()->storage, Shape(sizes), Shape(strides), offset, t.dtype());
+  auto impl = make_pooled<TensorImpl>(t.impl()->storage, Shape(sizes), Shape(strides), offset, t.dtype());
   impl->is_view = true;
   return Tensor(std::move(impl));
 }
 
 namespace kernels {
+
+namespace {
+// Whether src's shape is dst's trailing dims (leading 1s aside): broadcasting it repeats it whole.
+bool repeats_over_leading_dims(const Tensor& dst, const Tensor& src) {
+  int64_t ns = src.dim(), nd = dst.dim();
+  IntArrayRef ss = src.sizes(), ds = dst.sizes();
+  int64_t k = 0;
+  while (k < ns && ss[k] == 1 && ns - k > nd) ++k;  // src dims beyond dst's rank are 1s
+  while (k < ns && ss[k] == 1 && ns - k > 0 && ds[nd - (ns - k)] != 1) ++k;
+  for (int64_t i = k; i < ns; ++i)
+    if (ss[i] != ds[nd - (ns - i)]) return false;
+  return true;
+}
+}  // namespace
 
 void copy(const Tensor& dst, const Tensor& src) {
   Shape shape = broadcast_shapes(dst.sizes(), src.sizes(), "copy_");
@@ -91,10 +105,17 @@ void copy(const Tensor& dst, const Tensor& src) {
                shape_str(src.sizes()), shape_str(dst.sizes()));
   dispatch(dst.dtype(), [&]<class D>() {
     dispatch(src.dtype(), [&]<class S>() {
-      if (dst.is_contiguous() && src.is_contiguous() && src.numel() == dst.numel()) {
+      if (dst.is_contiguous() && src.is_contiguous() && repeats_over_leading_dims(dst, src)) {
+        // src fills dst once, or once per leading index (a bias written into every row)
         D* o = static_cast<D*>(dst.raw_data());
         const S* x = static_cast<const S*>(src.raw_data());
-        for (int64_t i = 0, n = dst.numel(); i < n; ++i) o[i] = static_cast<D>(x[i]);
+        int64_t n = src.numel(), total = dst.numel();
+        if (n == 1) {
+          std::fill(o, o + total, static_cast<D>(*x));
+          return;
+        }
+        for (int64_t r = 0; r + n <= total && n > 0; r += n, o += n)
+          for (int64_t i = 0; i < n; ++i) o[i] = static_cast<D>(x[i]);
         return;
       }
       std::array<Shape, 2> st{Shape(dst.strides()), broadcast_strides(src, dst.sizes())};

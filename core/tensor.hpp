@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dtype.hpp"
+#include "pool.hpp"
 #include "shape.hpp"
 #include "storage.hpp"
 
@@ -45,6 +46,12 @@ struct TensorImpl {
   std::weak_ptr<autograd::Node> grad_accumulator;  // leaves only: shared by every use
   std::shared_ptr<TensorImpl> grad;
 };
+
+// A new TensorImpl (or Storage) from the per-thread object pool rather than malloc.
+template <class T, class... Args>
+std::shared_ptr<T> make_pooled(Args&&... args) {
+  return std::allocate_shared<T>(allocator::PoolAllocator<T>{}, std::forward<Args>(args)...);
+}
 
 // Options of a factory function, as in libtorch: ctorch::zeros({2, 3}, ctorch::dtype(kFloat64)).
 struct TensorOptions {

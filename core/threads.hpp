@@ -1,9 +1,19 @@
 #pragma once
-// One threads knob: the number of threads OpenBLAS (the hot path) uses. ctorch's own loops are
-// single-threaded, so this never oversubscribes the cores.
+// One threads knob. ctorch runs its big matrix products on its own small pool of threads (the
+// calling thread plus n - 1 workers), each part a single-threaded OpenBLAS call; OpenBLAS's own
+// threading is switched off, so the two never oversubscribe the cores. The default is the
+// CTORCH_NUM_THREADS environment variable, else the number of cores.
+#include <cstdint>
+#include <functional>
+
 namespace ctorch {
 
 void set_num_threads(int n);  // n >= 1
 int get_num_threads();
+
+// Runs task(i) for i in [0, n) at once, i = 0 on the calling thread, the others on the pool's
+// workers; n <= get_num_threads(). Returns when all are done; rethrows the first exception.
+// Called from inside a task, it runs the tasks one after the other.
+void parallel_tasks(int n, const std::function<void(int)>& task);
 
 }  // namespace ctorch

@@ -49,10 +49,48 @@ void check_regression(const Tensor& input, const Tensor& target, const char* op,
 
 }  // namespace
 
+// mean or sum of (x - y)^2 as one fused op when nothing broadcasts (the common case); the rest
+// (reduction "none", broadcasting, mixed dtypes) is composed of differentiable ops.
+// d/dx = norm * (x - y) * g, d/dy = -d/dx, with norm = 2/N for the mean and 2 for the sum.
 Tensor mse_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {
   check_regression(input, target, "mse_loss", reduction);
-  Tensor d = input - target;
-  return reduce(d * d, reduction);
+  if (reduction == "none" || !same_shape(input.sizes(), target.sizes()) || input.dtype() != target.dtype() ||
+      !input.is_contiguous() || !target.is_contiguous()) {
+    Tensor d = input - target;
+    return reduce(d * d, reduction);
+  }
+  int64_t n = input.numel();
+  double scale = reduction == "mean" ? 1.0 / static_cast<double>(n) : 1.0;  // mean of nothing: nan
+  Tensor out = empty({}, input.dtype());
+  dispatch_floating(input.dtype(), "mse_loss", [&]<class T>() {
+    const T* x = static_cast<const T*>(input.raw_data());
+    const T* y = static_cast<const T*>(target.raw_data());
+    double part[4] = {};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+      for (int k = 0; k < 4; ++k) {
+        double d = static_cast<double>(x[i + k]) - static_cast<double>(y[i + k]);
+        part[k] += d * d;
+      }
+    double sum = part[0] + part[1] + part[2] + part[3];
+    for (; i < n; ++i) {
+      double d = static_cast<double>(x[i]) - static_cast<double>(y[i]);
+      sum += d * d;
+    }
+    *static_cast<T*>(out.raw_data()) = static_cast<T>(sum * scale);
+  });
+  return record("MseLossBackward0", out, {input, target}, {input, target}, [scale](const Saved& s, const Tensor& g) {
+    Tensor x = s[0], y = s[1], gx = empty(x.sizes(), x.dtype()), gy;
+    dispatch_floating(x.dtype(), "mse_loss_backward", [&]<class T>() {
+      const T* px = static_cast<const T*>(x.raw_data());
+      const T* py = static_cast<const T*>(y.raw_data());
+      T* o = static_cast<T*>(gx.raw_data());
+      T norm = static_cast<T>(2 * scale), gv = g.item<T>();
+      for (int64_t i = 0, n = x.numel(); i < n; ++i) o[i] = (px[i] - py[i]) * norm * gv;
+    });
+    if (s.needs_grad(1)) gy = -gx;
+    return grads(s.needs_grad(0) ? gx : Tensor(), gy);
+  });
 }
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction) {

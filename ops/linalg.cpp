@@ -14,12 +14,33 @@ using autograd::Saved;
 
 namespace {
 
+// The data of t in row-major order: t itself when it already is, else a copy (no autograd).
+Tensor dense(const Tensor& t) {
+  if (t.is_contiguous()) return t;
+  Tensor c = empty(t.sizes(), t.dtype());
+  kernels::copy(c, t);
+  return c;
+}
+
+// The product of two matrices, straight to gemm (no views made): the 2-D case of matmul, and
+// what the backward rules below are made of.
+// d(A B)/dA = G B^T, d(A B)/dB = A^T G
+Tensor matmul_2d(const Tensor& a, const Tensor& b) {
+  Tensor out = empty({a.size(0), b.size(1)}, a.dtype());
+  kernels::gemm(kernels::matrix_of(a), kernels::matrix_of(b), out);
+  return record("MmBackward0", out, {a, b}, {a, b}, [](const Saved& s, const Tensor& g) {
+    return grads(s.needs_grad(0) ? matmul_2d(g, s[1].t()) : Tensor(),
+                 s.needs_grad(1) ? matmul_2d(s[0].t(), g) : Tensor());
+  });
+}
+
 // The product of two tensors of >= 2 dims with broadcast batch dims:
 // d(A B)/dA = G B^T, d(A B)/dB = A^T G (the engine sums over broadcast batch dims).
 Tensor batched_matmul(const Tensor& a, const Tensor& b) {
   int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
   CTORCH_CHECK(b.size(-2) == K, "matmul: mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{}; shapes {} and {})",
                M, K, b.size(-2), N, shape_str(a.sizes()), shape_str(b.sizes()));
+  if (a.dim() == 2 && b.dim() == 2) return matmul_2d(a, b);
   Shape batch = broadcast_shapes(IntArrayRef(a.sizes().data(), a.dim() - 2), IntArrayRef(b.sizes().data(), b.dim() - 2),
                                  "matmul");
   int64_t B = numel_of(batch);
@@ -40,7 +61,7 @@ Tensor batched_matmul(const Tensor& a, const Tensor& b) {
   out_shape.push_back(N);
   Tensor out = empty(out_shape, t);
   kernels::batched_gemm(a3, b3, out.view({B, M, N}));
-  return record("MmBackward0", out, {a, b}, {a, b}, [](const Saved& s, const Tensor& g) {
+  return record("BmmBackward0", out, {a, b}, {a, b}, [](const Saved& s, const Tensor& g) {
     return grads(s.needs_grad(0) ? batched_matmul(g, s[1].mT()) : Tensor(),
                  s.needs_grad(1) ? batched_matmul(s[0].mT(), g) : Tensor());
   });
@@ -65,6 +86,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return batched_matmul(a, b);
 }
 
+// y = x W^T + b: the bias is written into the output first and sgemm adds x W^T to it (beta = 1).
 // dy/dx = g W, dy/dW = g^T x, dy/db = sum of g over the rows
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   CTORCH_CHECK(w.dim() == 2 && x.dim() >= 1 && x.size(-1) == w.size(1),
@@ -75,20 +97,25 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   CTORCH_CHECK(x.dtype() == w.dtype() && (!b.defined() || b.dtype() == w.dtype()) && x.is_floating_point(),
                "linear: expected input, weight and bias of the same floating dtype, got {} and {}", dtype_name(x.dtype()),
                dtype_name(w.dtype()));
-  int64_t in = w.size(1), out_features = w.size(0);
-  Tensor x2 = x.detach().reshape({-1, in});
-  int64_t rows = x2.size(0);
   Shape out_shape(x.sizes());
-  out_shape[out_shape.size() - 1] = out_features;
+  out_shape[out_shape.size() - 1] = w.size(0);
   Tensor out = empty(out_shape, x.dtype());
-  Tensor out2 = out.view({1, rows, out_features});
-  if (b.defined()) kernels::copy(out2, b.detach());
-  kernels::batched_gemm(x2.view({1, rows, in}), w.detach().t().view({1, in, out_features}), out2, b.defined() ? 1 : 0);
-  return record("AddmmBackward0", out, {x, w, b}, {x, w}, [in, out_features](const Saved& s, const Tensor& g) {
-    Tensor g2 = g.reshape({-1, out_features});
-    Tensor gx = s.needs_grad(0) ? matmul(g2, s[1]).view(s[0].sizes()) : Tensor();
-    Tensor gw = s.needs_grad(1) ? matmul(g2.t(), s[0].reshape({-1, in})) : Tensor();
-    Tensor gb = s.needs_grad(2) ? g2.sum(0) : Tensor();
+  kernels::MatRef xm = x.dim() == 2 ? kernels::matrix_of(x) : kernels::rows_of(dense(x));
+  if (b.defined()) kernels::copy(out, b);
+  kernels::gemm(xm, kernels::matrix_of(w).t(), out, b.defined() ? 1 : 0);
+  return record("AddmmBackward0", out, {x, w, b}, {x, w}, [](const Saved& s, const Tensor& g_in) {
+    Tensor g = dense(g_in), x = s[0], w = s[1];
+    kernels::MatRef gm = kernels::rows_of(g);
+    Tensor gx, gw, gb;
+    if (s.needs_grad(0)) {
+      gx = empty(x.sizes(), x.dtype());
+      kernels::gemm(gm, kernels::matrix_of(w), gx);
+    }
+    if (s.needs_grad(1)) {
+      gw = empty(w.sizes(), w.dtype());
+      kernels::gemm(gm.t(), x.dim() == 2 ? kernels::matrix_of(x) : kernels::rows_of(dense(x)), gw);
+    }
+    if (s.needs_grad(2)) gb = g.dim() == 1 ? g : g.reshape({-1, g.size(-1)}).sum(0);
     return grads(gx, gw, gb);
   });
 }

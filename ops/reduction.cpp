@@ -33,9 +33,6 @@ Tensor unreduce(const Tensor& g, IntArrayRef in_shape, IntArrayRef dims, bool ke
 
 Shape dims_copy(IntArrayRef dims) { return Shape(dims); }
 
-}  // namespace
-
-// d(sum x)/dx = 1: the gradient is broadcast back over the reduced dims
 // How many leading dims `dims` names when they are exactly 0..k-1 (else 0): summing those of a
 // contiguous tensor adds whole rows together, with no transposed copy (the bias gradient).
 int64_t leading_dims(const Tensor& a, IntArrayRef dims) {
@@ -53,50 +50,117 @@ int64_t leading_dims(const Tensor& a, IntArrayRef dims) {
   return k < a.dim() ? k : 0;
 }
 
-Tensor sum(const Tensor& a, IntArrayRef dims, bool keepdim) {
+// scale * (sum of each contiguous row of p): n rows of `row` elements. Eight partial sums keep the
+// loop from waiting on one chain of additions; the order is fixed, so results are reproducible.
+template <class T, class R>
+void sum_rows(const T* p, int64_t n, int64_t row, R* out, double scale) {
+  for (int64_t i = 0; i < n; ++i, p += row) {
+    acc_t<R> part[8] = {};
+    int64_t j = 0;
+    for (; j + 8 <= row; j += 8)
+      for (int k = 0; k < 8; ++k) part[k] += p[j + k];
+    acc_t<R> s = 0;
+    for (; j < row; ++j) s += p[j];
+    for (int k = 0; k < 8; ++k) s += part[k];
+    if constexpr (std::is_floating_point_v<R>) out[i] = static_cast<R>(s * scale);
+    else out[i] = static_cast<R>(s);
+  }
+}
+
+// scale * (sum over the rows of a contiguous [rows, cols] block): the bias gradient. Columns go in
+// blocks whose double accumulators live on the stack; each row of a block is one contiguous run.
+template <class T, class R>
+void sum_columns(const T* p, int64_t rows, int64_t cols, R* out, double scale) {
+  if (cols == 1) return sum_rows(p, 1, rows, out, scale);
+  constexpr int64_t kBlock = 256;
+  acc_t<R> acc[kBlock];
+  for (int64_t c0 = 0; c0 < cols; c0 += kBlock) {
+    int64_t w = std::min(kBlock, cols - c0);
+    std::fill(acc, acc + w, acc_t<R>(0));
+    const T* q = p + c0;
+    for (int64_t r = 0; r < rows; ++r, q += cols)
+      for (int64_t j = 0; j < w; ++j) acc[j] += q[j];
+    for (int64_t j = 0; j < w; ++j) {
+      if constexpr (std::is_floating_point_v<R>) out[c0 + j] = static_cast<R>(acc[j] * scale);
+      else out[c0 + j] = static_cast<R>(acc[j]);
+    }
+  }
+}
+
+// Whether `dims` names every dim of a exactly once (or is empty: reduce everything).
+bool reduces_all(const Tensor& a, IntArrayRef dims, const char* op) {
+  if (dims.empty()) return true;
+  std::array<bool, kMaxDims> hit{};
+  for (int64_t d : dims) {
+    int64_t w = wrap_dim(d, a.dim(), op);
+    if (hit[w]) return false;  // a repeated dim: reduce_rows reports it
+    hit[w] = true;
+  }
+  return static_cast<int64_t>(dims.size()) == a.dim();
+}
+
+// The values of sum (scale 1) and mean (scale 1 / count) over `dims`; no autograd.
+Tensor sum_kernel(const Tensor& a, IntArrayRef dims, bool keepdim, double scale, const char* op) {
   ScalarType t = a.dtype() == kBool ? kInt64 : a.dtype();
   Tensor out;
-  if (int64_t k = leading_dims(a, dims); k > 0) {
+  if (a.is_contiguous() && reduces_all(a, dims, op)) {  // the whole tensor is one row
+    out = empty(keepdim ? Shape(a.dim(), 1) : Shape(), t);
+    dispatch(a.dtype(), [&]<class T>() {
+      using R = std::conditional_t<std::is_same_v<T, bool>, int64_t, T>;
+      sum_rows<T, R>(static_cast<const T*>(a.raw_data()), 1, a.numel(), static_cast<R*>(out.raw_data()), scale);
+    });
+  } else if (int64_t k = leading_dims(a, dims); k > 0) {
     Shape out_shape;
     for (int64_t i = 0; i < a.dim(); ++i)
       if (i >= k) out_shape.push_back(a.size(i));
       else if (keepdim) out_shape.push_back(1);
     out = empty(out_shape, t);
-    int64_t inner = out.numel(), outer = inner ? a.numel() / inner : 0;
+    int64_t cols = out.numel(), rows = cols ? a.numel() / cols : 0;
     dispatch(a.dtype(), [&]<class T>() {
       using R = std::conditional_t<std::is_same_v<T, bool>, int64_t, T>;
-      std::vector<acc_t<R>> acc(inner, 0);
-      const T* p = static_cast<const T*>(a.raw_data());
-      for (int64_t i = 0; i < outer; ++i, p += inner)
-        for (int64_t j = 0; j < inner; ++j) acc[j] += p[j];
-      R* o = static_cast<R*>(out.raw_data());
-      for (int64_t j = 0; j < inner; ++j) o[j] = static_cast<R>(acc[j]);
+      sum_columns<T, R>(static_cast<const T*>(a.raw_data()), rows, cols, static_cast<R*>(out.raw_data()), scale);
     });
   } else {
-    auto r = kernels::reduce_rows(a, dims, keepdim, "sum");
+    auto r = kernels::reduce_rows(a, dims, keepdim, op);
     out = empty(r.out_shape, t);
     dispatch(a.dtype(), [&]<class T>() {
       using R = std::conditional_t<std::is_same_v<T, bool>, int64_t, T>;
-      const T* p = static_cast<const T*>(r.rows.raw_data());
-      R* o = static_cast<R*>(out.raw_data());
-      for (int64_t i = 0, n = out.numel(); i < n; ++i, p += r.row) {
-        acc_t<R> s = 0;
-        for (int64_t j = 0; j < r.row; ++j) s += p[j];
-        o[i] = static_cast<R>(s);
-      }
+      sum_rows<T, R>(static_cast<const T*>(r.rows.raw_data()), out.numel(), r.row, static_cast<R*>(out.raw_data()), scale);
     });
   }
+  return out;
+}
+
+// How many elements each output of a reduction over `dims` adds up.
+int64_t reduced_count(const Tensor& a, IntArrayRef dims) {
+  if (dims.empty()) return a.numel();
+  int64_t n = 1;
+  for (int64_t d : dims) n *= a.size(wrap_dim(d, a.dim(), "mean"));
+  return n;
+}
+
+}  // namespace
+
+// d(sum x)/dx = 1: the gradient is broadcast back over the reduced dims
+Tensor sum(const Tensor& a, IntArrayRef dims, bool keepdim) {
+  Tensor out = sum_kernel(a, dims, keepdim, 1.0, "sum");
   Shape in_shape(a.sizes()), d = dims_copy(dims);
   return record(dims.empty() ? "SumBackward0" : "SumBackward1", out, {a}, {}, [in_shape, d, keepdim](const Saved&, const Tensor& g) {
     return grads(unreduce(g, in_shape, d, keepdim).expand(in_shape));
   });
 }
 
+// d(mean x)/dx = 1/count, broadcast back over the reduced dims
 Tensor mean(const Tensor& a, IntArrayRef dims, bool keepdim) {
   CTORCH_CHECK(a.is_floating_point(), "mean: could not infer output dtype. Input dtype must be floating point, got {}",
                dtype_name(a.dtype()));
-  int64_t count = a.numel() / std::max<int64_t>(1, numel_of(kernels::reduce_rows(a.detach(), dims, true, "mean").out_shape));
-  return sum(a, dims, keepdim) / static_cast<double>(count);
+  double scale = 1.0 / static_cast<double>(reduced_count(a, dims));  // 1/0 = inf: the mean of nothing is nan
+  Tensor out = sum_kernel(a, dims, keepdim, scale, "mean");
+  Shape in_shape(a.sizes()), d = dims_copy(dims);
+  return record(dims.empty() ? "MeanBackward0" : "MeanBackward1", out, {a}, {},
+                [in_shape, d, keepdim, scale](const Saved&, const Tensor& g) {
+                  return grads(unreduce(g * scale, in_shape, d, keepdim).expand(in_shape));
+                });
 }
 
 // var = sum((x - mean)^2) / (N - correction), written with differentiable ops so its backward

@@ -301,13 +301,14 @@ Tensor cat(const TensorList& ts, int64_t dim) {
   bool any = false;
   for (const Tensor& x : ts) any = any || x.requires_grad();
   if (!any || !GradMode::is_enabled()) return out;
-  auto node = std::make_shared<autograd::LambdaNode>(
-      "CatBackward0", std::vector<autograd::SavedTensor>{}, [dim, lengths](const Saved&, const Tensor& g) {
-        TensorList gs;
-        int64_t off = 0;
-        for (int64_t len : lengths) gs.push_back(g.narrow(dim, off, len)), off += len;
-        return gs;
-      });
+  auto backward = [dim, lengths](const Saved&, const Tensor& g) {
+    TensorList gs;
+    int64_t off = 0;
+    for (int64_t len : lengths) gs.push_back(g.narrow(dim, off, len)), off += len;
+    return gs;
+  };
+  auto node = make_pooled<autograd::LambdaNode<decltype(backward)>>("CatBackward0", SmallVector<autograd::SavedTensor, 3>{},
+                                                                    std::move(backward));
   autograd::connect(node, ts, {out});
   return out;
 }
