@@ -13,6 +13,11 @@ namespace {
 constexpr size_t kAlign = 64;
 constexpr int kClasses = 4 * 48;
 constexpr size_t kMaxCachedBytes = size_t{2} << 30;
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kCacheBlocks = false;  // under AddressSanitizer, a use after free must be caught
+#else
+constexpr bool kCacheBlocks = true;
+#endif
 
 int size_class(size_t n) {
   n = std::max(n, kAlign);
@@ -55,7 +60,7 @@ void* allocate(size_t nbytes) {
   {
     std::lock_guard lock(k.mu);
     k.allocated += bytes;
-    if (!k.free[c].empty()) {
+    if (kCacheBlocks && !k.free[c].empty()) {
       void* p = k.free[c].back();
       k.free[c].pop_back();
       k.cached -= bytes;
@@ -74,7 +79,7 @@ void deallocate(void* p, size_t nbytes) {
   Cache& k = cache();
   std::lock_guard lock(k.mu);
   k.allocated -= bytes;
-  if (k.cached + bytes > kMaxCachedBytes) {
+  if (!kCacheBlocks || k.cached + bytes > kMaxCachedBytes) {
     std::free(p);
     return;
   }
@@ -106,7 +111,12 @@ ObjectPool::~ObjectPool() {
       ::operator delete(b);
     }
 }
+// Under AddressSanitizer every object goes to the system, so that a use after free is caught.
+#if defined(__SANITIZE_ADDRESS__)
+size_t list_of(size_t) { return kLists; }
+#else
 size_t list_of(size_t nbytes) { return (nbytes + kGrain - 1) / kGrain - 1; }
+#endif
 }  // namespace
 
 void* object_allocate(size_t nbytes) {

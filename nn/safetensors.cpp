@@ -364,10 +364,12 @@ class HeaderParser {
     }
   }
 
-  void parse_shape(Entry& e) {
-    const std::string who = fmt::format("tensor {}", display(e.name));
-    if (!peek_is('[')) header_error(fmt::format("{}: \"shape\" must be an array of integers", who));
-    ++pos_;
+  // A JSON array of integers, [] included: '[' already checked by the caller, then each integer
+  // (parse_int's errors name it `what`) goes to element(value) as it is read; a separator other than
+  // ',' or ']' is a syntax error naming `key`.
+  template <class Element>
+  void parse_int_array(std::string_view key, std::string_view what, Element&& element) {
+    ++pos_;  // '['
     skip_ws();
     if (peek_is(']')) {
       ++pos_;
@@ -375,7 +377,18 @@ class HeaderParser {
     }
     for (;;) {
       skip_ws();
-      const JsonInt d = parse_int("a dimension of \"shape\"");
+      element(parse_int(what));
+      skip_ws();
+      if (peek_is(',')) { ++pos_; continue; }
+      if (peek_is(']')) { ++pos_; return; }
+      syntax_error(pos_, fmt::format("expected ',' or ']' in {}", key));
+    }
+  }
+
+  void parse_shape(Entry& e) {
+    const std::string who = fmt::format("tensor {}", display(e.name));
+    if (!peek_is('[')) header_error(fmt::format("{}: \"shape\" must be an array of integers", who));
+    parse_int_array("\"shape\"", "a dimension of \"shape\"", [&](const JsonInt& d) {
       if (d.negative && d.magnitude != 0)
         header_error(fmt::format("{}: negative dimension -{} in \"shape\"", who, d.magnitude));
       if (d.magnitude > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
@@ -383,34 +396,22 @@ class HeaderParser {
       if (e.shape.size() == kMaxDims)
         header_error(fmt::format("{}: \"shape\" has more than {} dimensions (ctorch's limit)", who, kMaxDims));
       e.shape.push_back(static_cast<int64_t>(d.magnitude));
-      skip_ws();
-      if (peek_is(',')) { ++pos_; continue; }
-      if (peek_is(']')) { ++pos_; return; }
-      syntax_error(pos_, "expected ',' or ']' in \"shape\"");
-    }
+    });
   }
 
   void parse_offsets(Entry& e) {
     const std::string who = fmt::format("tensor {}", display(e.name));
     const auto bad = [&] { header_error(fmt::format("{}: \"data_offsets\" must be [begin, end]", who)); };
     if (!peek_is('[')) bad();
-    ++pos_;
-    uint64_t v[2];
-    for (int k = 0; k < 2; ++k) {
-      skip_ws();
-      if (peek_is(']')) bad();
-      const JsonInt x = parse_int("a data offset");
+    uint64_t v[2] = {0, 0};
+    size_t count = 0;
+    parse_int_array("\"data_offsets\"", "a data offset", [&](const JsonInt& x) {
+      if (count == 2) bad();
       if (x.negative && x.magnitude != 0)
         header_error(fmt::format("{}: negative offset -{} in \"data_offsets\"", who, x.magnitude));
-      v[k] = x.magnitude;
-      skip_ws();
-      if (k == 0) {
-        if (!peek_is(',')) bad();
-        ++pos_;
-      }
-    }
-    if (!peek_is(']')) bad();
-    ++pos_;
+      v[count++] = x.magnitude;
+    });
+    if (count != 2) bad();
     e.begin = v[0];
     e.end = v[1];
   }

@@ -64,12 +64,7 @@ void Adagrad::update(ParamGroup& group) {
       const T wd = static_cast<T>(weight_decay), e = static_cast<T>(eps), neg_clr = static_cast<T>(-clr);
       detail::static_bools(
           [&](auto MAX, auto WD) {
-            auto grad_at = [&](int64_t i) {
-              T gi = g[i];
-              if constexpr (MAX) gi = -gi;
-              if constexpr (WD) gi = gi + wd * w[i];  // grad.add(param, alpha=weight_decay)
-              return gi;
-            };
+            auto grad_at = [&](int64_t i) { return detail::update_grad<MAX, WD>(g[i], w[i], wd); };
             auto accumulate = [&](int64_t start, int64_t len, T* __restrict root) {
               for (int64_t k = 0; k < len; ++k) {
                 const int64_t i = start + k;

@@ -55,10 +55,8 @@ void adam_update(Optimizer& opt, ParamGroup& group, bool decoupled, std::string_
             auto moments = [&](int64_t s, int64_t len, T* __restrict root) {
               for (int64_t k = 0; k < len; ++k) {
                 const int64_t i = s + k;
-                T gi = g[i];
-                if constexpr (MAX) gi = -gi;
                 if constexpr (DECOUPLED) w[i] = w[i] * decay;   // param.mul_(1 - lr * weight_decay)
-                if constexpr (L2) gi = gi + wd * w[i];          // grad.add(param, alpha=weight_decay)
+                const T gi = detail::update_grad<MAX, L2>(g[i], w[i], wd);  // L2 and DECOUPLED exclude each other
                 m[i] = m[i] * b1 + one_minus_b1 * gi;           // exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
                 v[i] = v[i] * b2 + one_minus_b2 * gi * gi;      // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
                 T vhat = v[i];

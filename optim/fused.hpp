@@ -40,6 +40,16 @@ void for_param(const Tensor& param, const Tensor& grad, std::string_view op, F&&
   });
 }
 
+// The gradient an update works with, as torch's first lines make it: negated when maximizing
+// (`-grad`), then with weight decay folded in (`grad.add(param, alpha=weight_decay)`). Maximize and
+// WeightDecay are the loop's compile-time flags (from static_bools); w matters only with WeightDecay.
+template <bool Maximize, bool WeightDecay, class T>
+inline T update_grad(T g, T w, T weight_decay) {
+  if constexpr (Maximize) g = -g;
+  if constexpr (WeightDecay) g = g + weight_decay * w;
+  return g;
+}
+
 // static_bools(f, b1, b2, ...) calls f(std::bool_constant<b1>{}, std::bool_constant<b2>{}, ...).
 template <class F>
 void static_bools(F&& f) {

@@ -50,12 +50,7 @@ void RMSprop::update(ParamGroup& group) {
       detail::static_bools(
           [&](auto MAX, auto WD, auto CENTERED, auto MOMENTUM) {
             // the (possibly weight-decayed) gradient, as torch's `grad` after its first two lines
-            auto grad_at = [&](int64_t i) {
-              T gi = g[i];
-              if constexpr (MAX) gi = -gi;
-              if constexpr (WD) gi = gi + wd * w[i];  // grad.add(param, alpha=weight_decay)
-              return gi;
-            };
+            auto grad_at = [&](int64_t i) { return detail::update_grad<MAX, WD>(g[i], w[i], wd); };
             auto averages = [&](int64_t s, int64_t len, T* __restrict root) {
               for (int64_t k = 0; k < len; ++k) {
                 const int64_t i = s + k;

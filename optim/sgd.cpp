@@ -49,9 +49,7 @@ void SGD::update(ParamGroup& group) {
       detail::static_bools(
           [&](auto MAX, auto WD, auto MOM, auto NESTEROV, auto FIRST) {
             for (int64_t i = 0; i < n; ++i) {
-              T d = g[i];
-              if constexpr (MAX) d = -d;
-              if constexpr (WD) d = d + wd * w[i];
+              T d = detail::update_grad<MAX, WD>(g[i], w[i], wd);
               if constexpr (MOM) {
                 if constexpr (FIRST) b[i] = d;
                 else b[i] = b[i] * mom + keep * d;

@@ -9,23 +9,17 @@
 
 #include <ctorch/ctorch.hpp>
 
+#include "helpers.hpp"
+
 using namespace ctorch;
+using test::Ints;
+using test::shape_of;
 using autograd::AutogradContext;
 using autograd::Node;
 
 namespace {
 
-using Ints = std::vector<int64_t>;
-std::vector<int64_t> shape_of(const Tensor& t) { return {t.sizes().begin(), t.sizes().end()}; }
-
-void check_values(const Tensor& t, const Ints& shape, const std::vector<double>& want, double tol = 1e-6) {
-  REQUIRE(t.defined());
-  CHECK(shape_of(t) == shape);
-  std::vector<double> got = t.to_vector<double>();
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    CHECK_MESSAGE(got[i] == doctest::Approx(want[i]).epsilon(tol), "element " << i);
-}
+constexpr test::ValuesCheck check_values{1e-6};  // relative tolerance unless a check gives its own
 
 // Runs f, expects a ctorch::Error whose message contains `fragment`.
 template <class F> void check_throws_containing(F&& f, const std::string& fragment) {

@@ -11,22 +11,16 @@
 
 #include <ctorch/ctorch.hpp>
 
+#include "helpers.hpp"
+
 using namespace ctorch;
+using test::Ints;
+using test::shape_of;
 
 namespace {
 
-using Ints = std::vector<int64_t>;
 using Fn = std::function<Tensor(const TensorList&)>;
-std::vector<int64_t> shape_of(const Tensor& t) { return {t.sizes().begin(), t.sizes().end()}; }
-
-void check_values(const Tensor& t, const Ints& shape, const std::vector<double>& want, double tol = 1e-5) {
-  REQUIRE(t.defined());
-  CHECK(shape_of(t) == shape);
-  std::vector<double> got = t.to_vector<double>();
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    CHECK_MESSAGE(got[i] == doctest::Approx(want[i]).epsilon(tol), "element " << i);
-}
+constexpr test::ValuesCheck check_values{1e-5};  // relative tolerance unless a check gives its own
 // Same shape and values as a reference tensor.
 void check_close(const Tensor& t, const Tensor& want, double tol = 1e-6) {
   check_values(t, shape_of(want), want.to_vector<double>(), tol);

@@ -13,22 +13,18 @@
 
 #include <ctorch/ctorch.hpp>
 
+#include "helpers.hpp"
+
 using namespace ctorch;
+using test::Ints;
+using test::shape_of;
 
 namespace {
 
-std::vector<int64_t> shape_of(const Tensor& t) { return {t.sizes().begin(), t.sizes().end()}; }
 std::vector<int64_t> strides_of(const Tensor& t) { return {t.strides().begin(), t.strides().end()}; }
-using Ints = std::vector<int64_t>;
 
 // t has exactly this shape and these values (row-major), within a relative tolerance.
-void check_values(const Tensor& t, const Ints& shape, const std::vector<double>& want, double tol = 1e-6) {
-  CHECK(shape_of(t) == shape);
-  std::vector<double> got = t.to_vector<double>();
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    CHECK_MESSAGE(got[i] == doctest::Approx(want[i]).epsilon(tol), "element " << i);
-}
+constexpr test::ValuesCheck check_values{1e-6};
 
 }  // namespace
 

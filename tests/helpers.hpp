@@ -1,0 +1,35 @@
+#pragma once
+// Checks shared by the doctest files (include after <doctest/doctest.h>).
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include <ctorch/ctorch.hpp>
+
+namespace ctorch::test {
+
+using Ints = std::vector<int64_t>;
+
+inline Ints shape_of(const Tensor& t) { return {t.sizes().begin(), t.sizes().end()}; }
+
+// check_values(t, shape, want[, tol]): t is defined, has exactly this shape and these values
+// (row-major), each within a relative tolerance (doctest::Approx's epsilon). A test file makes
+// one with its default tolerance, e.g. `constexpr test::ValuesCheck check_values{1e-6};`.
+struct ValuesCheck {
+  double default_tol;
+
+  void operator()(const Tensor& t, const Ints& shape, const std::vector<double>& want) const {
+    (*this)(t, shape, want, default_tol);
+  }
+  void operator()(const Tensor& t, const Ints& shape, const std::vector<double>& want, double tol) const {
+    REQUIRE(t.defined());
+    CHECK(shape_of(t) == shape);
+    std::vector<double> got = t.to_vector<double>();
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      CHECK_MESSAGE(got[i] == doctest::Approx(want[i]).epsilon(tol), "element " << i);
+  }
+};
+
+}  // namespace ctorch::test
