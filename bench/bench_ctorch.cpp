@@ -7,7 +7,9 @@
 #include <ctorch/ctorch.hpp>
 #include <ctorch/optim/adam.hpp>
 #include <ctorch/optim/sgd.hpp>
+#include <cstdio>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "harness.hpp"
@@ -136,6 +138,80 @@ bench::Prepared large_gemm() {
           std::nan("")};
 }
 
+// ---- the scaling sweep (bench/scaling.sh, run.py --scaling) ----
+// "scale_b<B>_w<W>": one training step of Linear(W, W), ReLU, Linear(W, W), ReLU, Linear(W, 10) on
+// a batch of B, CrossEntropyLoss, SGD lr 0.01, in the same order as bench_torch.py and
+// bench_libtorch.cpp. "scale_gemm_b<B>_w<W>": the 8 cblas_sgemm calls of that step alone (same
+// shapes, transposes and beta as ops/linalg.cpp's linear and its backward; the input needs no
+// gradient), on preallocated buffers: the GEMM floor the three implementations share.
+bench::Prepared scale_step(int batch, int width) {
+  manual_seed(0);
+  auto t = std::make_shared<Trainer>();
+  t->x = randn({batch, width});
+  t->y = randint(0, 10, {batch});
+  t->model = nn::Sequential{nn::Linear(width, width), nn::ReLU(), nn::Linear(width, width), nn::ReLU(),
+                            nn::Linear(width, 10)};
+  t->loss_fn = std::make_unique<nn::CrossEntropyLoss>();
+  t->opt = std::make_unique<optim::SGD>(t->model->parameters(), optim::SGDOptions{.lr = 0.01});
+  return prepare(t);
+}
+
+// The sgemm calls of one step of an MLP in -> h -> h -> out on a batch of B (row-major, W_l is
+// [out, in]); kLargeGemms is mlp_gemms(256, 784, 2048, 10).
+std::vector<Gemm> mlp_gemms(int B, int in, int h, int out) {
+  return {
+      {CblasNoTrans, CblasTrans, B, h, in, 1},     // forward, layer 1
+      {CblasNoTrans, CblasTrans, B, h, h, 1},      // layer 2
+      {CblasNoTrans, CblasTrans, B, out, h, 1},    // layer 3
+      {CblasTrans, CblasNoTrans, out, h, B, 0},    // dW3 = dy^T h2
+      {CblasNoTrans, CblasNoTrans, B, h, out, 0},  // dh2 = dy W3
+      {CblasTrans, CblasNoTrans, h, h, B, 0},      // dW2
+      {CblasNoTrans, CblasNoTrans, B, h, h, 0},    // dh1
+      {CblasTrans, CblasNoTrans, h, in, B, 0},     // dW1 (no dx)
+  };
+}
+
+bench::Prepared gemms_only(std::vector<Gemm> gemms) {
+  struct Buffers {
+    std::vector<Gemm> g;
+    std::vector<std::vector<float>> a, b, c;
+  };
+  auto buf = std::make_shared<Buffers>();
+  buf->g = std::move(gemms);
+  for (const Gemm& g : buf->g) {
+    buf->a.emplace_back(static_cast<size_t>(g.M) * g.K, 0.01f);
+    buf->b.emplace_back(static_cast<size_t>(g.K) * g.N, 0.02f);
+    buf->c.emplace_back(static_cast<size_t>(g.M) * g.N, 0.0f);
+  }
+  return {[buf] {
+            for (size_t i = 0; i < buf->g.size(); ++i) {
+              const Gemm& g = buf->g[i];
+              int lda = g.ta == CblasNoTrans ? g.K : g.M, ldb = g.tb == CblasNoTrans ? g.N : g.K;
+              cblas_sgemm(CblasRowMajor, g.ta, g.tb, g.M, g.N, g.K, 1.0f, buf->a[i].data(), lda, buf->b[i].data(), ldb,
+                          g.beta, buf->c[i].data(), g.N);
+            }
+          },
+          std::nan("")};
+}
+
+// Parses "<prefix>b<B>_w<W>" exactly; false otherwise.
+bool parse_scale(const std::string& name, const std::string& prefix, int& batch, int& width) {
+  if (name.compare(0, prefix.size(), prefix) != 0) return false;
+  int used = 0;
+  if (std::sscanf(name.c_str() + prefix.size(), "b%d_w%d%n", &batch, &width, &used) != 2 ||
+      used != static_cast<int>(name.size() - prefix.size()))
+    return false;
+  if (batch < 1 || width < 1) throw std::invalid_argument("scale: batch and width must be positive: " + name);
+  return true;
+}
+
+bench::Setup resolve(const std::string& name) {
+  int b = 0, w = 0;
+  if (parse_scale(name, "scale_gemm_", b, w)) return [b, w] { return gemms_only(mlp_gemms(b, w, w, 10)); };
+  if (parse_scale(name, "scale_", b, w)) return [b, w] { return scale_step(b, w); };
+  return {};
+}
+
 // ---- single ops on fixed inputs ----
 bench::Prepared op(const std::string& which) {
   manual_seed(0);
@@ -181,7 +257,7 @@ int main(int argc, char** argv) {
       {"op_linear_fb", [] { return op("linear_fb"); }},
   };
   try {
-    return bench::main(argc, argv, "ctorch", cases, [](int n) { set_num_threads(n); }, info);
+    return bench::main(argc, argv, "ctorch", cases, [](int n) { set_num_threads(n); }, info, resolve);
   } catch (const ctorch::Error& e) {
     std::fprintf(stderr, "bench_ctorch: %s\n", e.what());
     return 1;

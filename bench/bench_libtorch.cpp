@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <cstdio>
 #include <memory>
 
 #include "harness.hpp"
@@ -108,6 +109,33 @@ bench::Prepared large() {
   return prepare(t);
 }
 
+// The scaling sweep's step (run.py --scaling): "scale_b<B>_w<W>", as bench_ctorch.cpp's scale_step.
+bench::Prepared scale_step(int batch, int width) {
+  torch::manual_seed(0);
+  auto t = std::make_shared<Trainer>();
+  t->x = torch::randn({batch, width});
+  t->y = torch::randint(0, 10, {batch});
+  t->model = torch::nn::Sequential();
+  t->model->push_back(torch::nn::Linear(width, width));
+  t->model->push_back(torch::nn::ReLU());
+  t->model->push_back(torch::nn::Linear(width, width));
+  t->model->push_back(torch::nn::ReLU());
+  t->model->push_back(torch::nn::Linear(width, 10));
+  t->loss_fn = [l = torch::nn::CrossEntropyLoss()](const torch::Tensor& a, const torch::Tensor& b) mutable {
+    return l(a, b);
+  };
+  t->opt = std::make_unique<torch::optim::SGD>(t->model->parameters(), torch::optim::SGDOptions(0.01));
+  return prepare(t);
+}
+
+bench::Setup resolve(const std::string& name) {
+  int b = 0, w = 0, used = 0;
+  if (std::sscanf(name.c_str(), "scale_b%d_w%d%n", &b, &w, &used) == 2 && used == static_cast<int>(name.size()) &&
+      b > 0 && w > 0)
+    return [b, w] { return scale_step(b, w); };
+  return {};
+}
+
 bench::Prepared op(const std::string& which) {
   torch::manual_seed(0);
   torch::Tensor a = torch::randn({64, 512}), b = torch::randn({64, 512});
@@ -152,5 +180,5 @@ int main(int argc, char** argv) {
       {"op_sum0", [] { return op("sum0"); }},
       {"op_linear_fb", [] { return op("linear_fb"); }},
   };
-  return bench::main(argc, argv, "libtorch", cases, [](int n) { at::set_num_threads(n); }, info);
+  return bench::main(argc, argv, "libtorch", cases, [](int n) { at::set_num_threads(n); }, info, resolve);
 }

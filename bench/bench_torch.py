@@ -11,6 +11,7 @@ OPENBLAS_NUM_THREADS, which torch.set_num_threads does not change.
 import argparse
 import json
 import math
+import re
 import sys
 import time
 
@@ -99,6 +100,27 @@ def op(which):
     return step, check
 
 
+def scale_step(batch, width):
+    """The scaling sweep's step (run.py --scaling): Linear(W, W), ReLU, Linear(W, W), ReLU,
+    Linear(W, 10) on a batch of B, CrossEntropyLoss, SGD lr 0.01 (as bench_ctorch.cpp's scale_step)."""
+    torch.manual_seed(0)
+    x = torch.randn(batch, width)
+    y = torch.randint(0, 10, (batch,))
+    model = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
+                          nn.Linear(width, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    return Trainer(model, nn.CrossEntropyLoss(), opt, x, y).prepared()
+
+
+def resolve(name):
+    """Parametrised cases that are not in CASES (not --list'ed): "scale_b<B>_w<W>"."""
+    m = re.fullmatch(r"scale_b(\d+)_w(\d+)", name)
+    if m and int(m.group(1)) > 0 and int(m.group(2)) > 0:
+        b, w = int(m.group(1)), int(m.group(2))
+        return lambda: scale_step(b, w)
+    return None
+
+
 CASES = {
     "tiny": tiny,
     "mlp_sgd": lambda: mlp(False),
@@ -113,10 +135,14 @@ CASES = {
 }
 
 
+CPU_CLOCK = False  # --clock cpu: time steps in process CPU time (harness.hpp's --clock)
+
+
 def measure(name, min_time, warmup, min_iters):
     """Same loop as bench::measure in harness.hpp."""
-    step, check = CASES[name]()
+    step, check = (CASES.get(name) or resolve(name))()
     clock = time.perf_counter
+    step_clock = time.process_time if CPU_CLOCK else time.perf_counter  # --clock cpu|wall
     t0, w = clock(), 0
     while w < 2 or clock() - t0 < warmup:
         step()
@@ -124,9 +150,9 @@ def measure(name, min_time, warmup, min_iters):
     us = []
     start = clock()
     while len(us) < min_iters or (clock() - start < min_time and len(us) < 2000000):
-        a = clock()
+        a = step_clock()
         step()
-        b = clock()
+        b = step_clock()
         us.append((b - a) * 1e6)
     n = len(us)
     mean = sum(us) / n
@@ -137,7 +163,7 @@ def measure(name, min_time, warmup, min_iters):
 
 
 def run_json(name, min_time, warmup, min_iters):
-    if name not in CASES:
+    if name not in CASES and resolve(name) is None:
         return json.dumps({"impl": "torch", "case": name, "error": "unknown case"})
     try:
         return json.dumps(measure(name, min_time, warmup, min_iters))
@@ -160,7 +186,11 @@ def main():
     p.add_argument("--min-time", type=float, default=0.5)
     p.add_argument("--warmup", type=float, default=0.2)
     p.add_argument("--min-iters", type=int, default=10)
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="time steps in wall-clock time (default) or in process CPU time")
     a = p.parse_args()
+    global CPU_CLOCK
+    CPU_CLOCK = a.clock == "cpu"
     torch.set_num_threads(a.threads)
     if a.list:
         print("\n".join(CASES))

@@ -15,11 +15,19 @@
 //                                  run NAME MIN_TIME_S WARMUP_S MIN_ITERS | info | quit
 //   --min-time S --warmup S --min-iters N   block parameters for --case (defaults 0.5, 0.2, 10)
 //   --threads N                  threads (each binary says which knob it turns)
+//   --clock wall|cpu             what a step's time is: wall-clock time (steady_clock, the default)
+//                                or the process's CPU time (CLOCK_PROCESS_CPUTIME_ID, all threads):
+//                                on a loaded machine, CPU time leaves out the time the process
+//                                waited for a core (used by the scaling sweep at 1 thread)
+// Besides the registered cases, a binary may pass a resolver that builds a case from its name
+// (e.g. the scaling sweep's "scale_b64_w256": an MLP step for batch 64, width 256); such
+// parametrised cases run with --case and --serve like the others but are not --list'ed.
 // bench/run.py keeps one --serve process per implementation and thread setting alive and
 // interleaves blocks across them, so interpreter start-up and library loading are never timed.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -44,6 +52,9 @@ struct Prepared {
 };
 using Setup = std::function<Prepared()>;
 using Registry = std::vector<std::pair<std::string, Setup>>;
+// Builds a case from a name that is not in the registry; returns an empty Setup when the name is
+// not one of its patterns (and may throw on a malformed one).
+using Resolver = std::function<Setup(const std::string&)>;
 
 struct Result {
   double median_us = 0, min_us = 0, mean_us = 0;
@@ -52,6 +63,22 @@ struct Result {
 };
 
 inline double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// --clock cpu: steps are timed in process CPU time instead of wall time.
+inline bool& cpu_clock() {
+  static bool on = false;
+  return on;
+}
+
+// Microseconds on the step clock (wall or process CPU time).
+inline double step_clock_us() {
+  if (cpu_clock()) {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) * 1e-3;
+  }
+  return std::chrono::duration<double, std::micro>(Clock::now().time_since_epoch()).count();
+}
 
 inline Result measure(const Setup& setup, double min_time, double warmup, long min_iters) {
   Prepared p = setup();
@@ -63,10 +90,10 @@ inline Result measure(const Setup& setup, double min_time, double warmup, long m
   us.reserve(4096);
   auto start = Clock::now();
   while (static_cast<long>(us.size()) < min_iters || (seconds_since(start) < min_time && us.size() < 2000000)) {
-    auto a = Clock::now();
+    double a = step_clock_us();
     p.step();
-    auto b = Clock::now();
-    us.push_back(std::chrono::duration<double, std::micro>(b - a).count());
+    double b = step_clock_us();
+    us.push_back(b - a);
   }
   r.iters = static_cast<long>(us.size());
   r.mean_us = std::accumulate(us.begin(), us.end(), 0.0) / static_cast<double>(us.size());
@@ -108,8 +135,18 @@ inline const Setup* find_case(const Registry& cases, const std::string& name) {
 }
 
 inline std::string run_json(const std::string& impl, const Registry& cases, const std::string& name, double min_time,
-                            double warmup, long min_iters) {
+                            double warmup, long min_iters, const Resolver& resolve = {}) {
   const Setup* s = find_case(cases, name);
+  Setup resolved;
+  if (!s && resolve) {
+    try {
+      resolved = resolve(name);
+    } catch (const std::exception& e) {
+      return "{\"impl\": " + json_string(impl) + ", \"case\": " + json_string(name) + ", \"error\": " +
+             json_string(e.what()) + "}";
+    }
+    if (resolved) s = &resolved;
+  }
   if (!s) return "{\"impl\": " + json_string(impl) + ", \"case\": " + json_string(name) + ", \"error\": \"unknown case\"}";
   try {
     return result_json(impl, name, measure(*s, min_time, warmup, min_iters));
@@ -121,14 +158,15 @@ inline std::string run_json(const std::string& impl, const Registry& cases, cons
 
 // The shared main: set_threads(n) applies --threads, info() returns the --info JSON line.
 inline int main(int argc, char** argv, const std::string& impl, const Registry& cases,
-                const std::function<void(int)>& set_threads, const std::function<std::string()>& info) {
+                const std::function<void(int)>& set_threads, const std::function<std::string()>& info,
+                const Resolver& resolve = {}) {
   std::vector<std::string> names;
   double min_time = 0.5, warmup = 0.2;
   long min_iters = 10;
   bool serve = false, list = false, show_info = false;
   auto usage = [&](const std::string& msg) {
     std::fprintf(stderr,
-                 "bench_%s: %s\nusage: bench_%s [--threads N] (--list | --info | --serve | --case NAME... "
+                 "bench_%s: %s\nusage: bench_%s [--threads N] [--clock wall|cpu] (--list | --info | --serve | --case NAME... "
                  "[--min-time S] [--warmup S] [--min-iters N])\n",
                  impl.c_str(), msg.c_str(), impl.c_str());
     std::exit(2);
@@ -148,6 +186,11 @@ inline int main(int argc, char** argv, const std::string& impl, const Registry& 
       else if (f == "--warmup") warmup = std::stod(value());
       else if (f == "--min-iters") min_iters = std::stol(value());
       else if (f == "--threads") set_threads(std::stoi(value()));
+      else if (f == "--clock") {
+        std::string c = value();
+        if (c != "wall" && c != "cpu") usage("--clock takes wall or cpu");
+        cpu_clock() = c == "cpu";
+      }
       else if (f == "--help" || f == "-h") usage("help");
       else usage("unknown option " + f);
     } catch (const std::invalid_argument&) {
@@ -173,7 +216,7 @@ inline int main(int argc, char** argv, const std::string& impl, const Registry& 
         double t = 0.5, w = 0.2;
         long n = 10;
         in >> name >> t >> w >> n;
-        std::printf("%s\n", run_json(impl, cases, name, t, w, n).c_str());
+        std::printf("%s\n", run_json(impl, cases, name, t, w, n, resolve).c_str());
       } else {
         std::printf("{\"error\": %s}\n", json_string("unknown command: " + line).c_str());
       }
@@ -187,7 +230,7 @@ inline int main(int argc, char** argv, const std::string& impl, const Registry& 
   }
   if (names.empty() && !show_info) usage("nothing to do");
   for (auto& n : names) {
-    std::printf("%s\n", run_json(impl, cases, n, min_time, warmup, min_iters).c_str());
+    std::printf("%s\n", run_json(impl, cases, n, min_time, warmup, min_iters, resolve).c_str());
     std::fflush(stdout);
   }
   return 0;

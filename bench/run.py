@@ -9,6 +9,8 @@ writes results.md, results.json and chart.png (gnuplot) to --out.
     bench/run.sh                   # configure + build build-bench, then this script
     bench/run.py --quick           # a fast smoke run (few repetitions)
     bench/run.py --only small,ops  # groups: small, ops, large, quickstart, compile
+    bench/run.py --scaling         # the batch/width scaling sweep instead (bench/scaling.py; its
+                                   # options follow, see bench/run.py --scaling --help)
 
 Thread settings:
     1 thread : OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1) / at::set_num_threads(1),
@@ -160,6 +162,7 @@ class Suite:
         self.servers = {}
         self.samples = {}  # (config, case) -> impl -> [block results]
         self.errlog = None  # the servers' stderr, opened with the first server
+        self.server_args = list(getattr(args, "server_args", []))  # extra options (scaling.py: --clock)
 
     def server(self, config, impl):
         key = (config, impl)
@@ -173,7 +176,7 @@ class Suite:
                 cmd = [self.a.python, os.path.join(ROOT, "bench", "bench_torch.py"), "--threads", "1", "--serve"]
             if self.errlog is None:
                 self.errlog = open(os.path.join(self.a.out, "servers.log"), "w")
-            self.servers[key] = Server(impl, cmd, thread_env(n), self.errlog)
+            self.servers[key] = Server(impl, cmd + self.server_args, thread_env(n), self.errlog)
         return self.servers[key]
 
     def close(self):
@@ -479,6 +482,9 @@ plot '{dat}' using 2:xtic(1) title 'ctorch / PyTorch' lc rgb '#3366cc', \\
 
 
 def main():
+    if "--scaling" in sys.argv[1:]:  # the scaling sweep: bench/scaling.py, with the other arguments
+        import scaling
+        return scaling.main([x for x in sys.argv[1:] if x != "--scaling"])
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
     p.add_argument("--out", default=None, help="output directory (default BUILD_DIR/bench-results)")
@@ -495,6 +501,8 @@ def main():
                         "OpenBLAS does not recognise; the machine line shows the kernels used")
     p.add_argument("--report-only", action="store_true",
                    help="no runs: rebuild the table and the chart from OUT/results.json")
+    p.add_argument("--scaling", action="store_true",
+                   help="run the batch/width scaling sweep instead (bench/scaling.py: see --scaling --help)")
     a = p.parse_args()
     global CORETYPE
     CORETYPE = a.coretype
