@@ -4,7 +4,6 @@
 // plus edges to the nodes that produced those inputs. backward() (engine.cpp) walks the nodes in
 // reverse topological order.
 #include <memory>
-#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -96,7 +95,9 @@ template <class F>
 struct LambdaNode : Node {
   LambdaNode(const char* name, SmallVector<SavedTensor, 3> saved, F fn)
       : Node(name), saved_(std::move(saved)), fn_(std::move(fn)) {}
-  TensorList apply(TensorList&& grads) override { return fn_(Saved({saved_.data(), saved_.size()}, *this, released_), grads[0]); }
+  TensorList apply(TensorList&& grads) override {
+    return fn_(Saved({saved_.data(), saved_.size()}, *this, released_), grads[0]);
+  }
   // The rule stays (a graph that saved nothing can run again, as in PyTorch); the tensors go.
   void release_saved() override {
     saved_.clear();

@@ -15,8 +15,11 @@ writes results.md, results.json and chart.png (gnuplot) to --out.
 Thread settings:
     1 thread : OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1) / at::set_num_threads(1),
                ctorch::set_num_threads(1)
-    2 cores  : OPENBLAS_NUM_THREADS=2 (and ctorch::set_num_threads(2)); torch still 1 intra-op
-               thread: torch's knob does not reach OpenBLAS, which does the GEMMs for all three.
+    2 cores  : OPENBLAS_NUM_THREADS=2, torch still 1 intra-op thread (torch's knob does not reach
+               OpenBLAS, which does the GEMMs for all three): torch's best two-core setting.
+               ctorch runs its own pool of 2 threads (set_num_threads(2); the Quickstart with no
+               option at all) and cuts big products between them, each part a single-threaded
+               OpenBLAS call: ctorch ignores OPENBLAS_NUM_THREADS.
 """
 import argparse
 import json
@@ -225,7 +228,9 @@ class Suite:
     # ---- the Quickstart: whole programs, one epoch each ----
     def quickstart_cmd(self, impl, n):
         if impl == "ctorch":
-            return [os.path.join(self.build, "quickstart"), "--epochs", "1", "--threads", str(n), "--curve", ""]
+            # 2 cores: ctorch's defaults (a pool of one thread per core; OpenBLAS single-threaded under it)
+            threads = ["--threads", "1"] if n == 1 else []
+            return [os.path.join(self.build, "quickstart"), "--epochs", "1", "--curve", ""] + threads
         if impl == "libtorch":
             return [os.path.join(self.build, "bench", "quickstart_libtorch"), "--epochs", "1", "--threads", "1"]
         return [self.a.python, os.path.join(ROOT, "bench", "quickstart.py"), "--epochs", "1", "--threads", "1"]

@@ -160,6 +160,19 @@ TEST_CASE("retain_graph allows a second backward; without it the second one thro
   check_throws_containing([&] { autograd::backward({d}); }, "retain_graph=true");
 }
 
+TEST_CASE("a graph whose nodes saved no tensors can run backward again, as in PyTorch") {
+  // torch: y = x + 1; y.sum().backward(); y.sum().backward() -> x.grad == [2, 2]
+  Tensor x = tensor({1.f, 2.f}).requires_grad_();
+  Tensor y = x + 1.0;
+  y.sum().backward();
+  y.sum().backward();
+  check_values(x.grad(), {2}, {2, 2});
+  // y * y saved y: the second pass needs it, and it is gone
+  Tensor z = y * y;
+  z.sum().backward();
+  check_throws_containing([&] { z.sum().backward(); }, "Trying to backward through the graph a second time");
+}
+
 // ---- grad modes, requires_grad, leaves ----
 
 TEST_CASE("no_grad, NoGradGuard and EnableGradGuard control recording") {
