@@ -1,13 +1,13 @@
 // Convolution and pooling: each forward kernel sits beside its backward rule, as in linalg.cpp.
 //
-// conv2d lowers each image to a column matrix (im2col: row (c, i, j) of `cols` holds input pixel
-// (c, oh * sh - ph + i dh, ow * sw - pw + j dw) for every output position (oh, ow)), so that the
-// convolution is one matrix product per image, run by kernels::batched_gemm on OpenBLAS:
-//   out[n] = W [O, C kh kw] @ cols[n] [C kh kw, OH OW]   (+ bias, written first, beta = 1)
+// conv2d lowers the batch to one column matrix (im2col: row (c, i, j) of `cols`, column n OH OW +
+// oh OW + ow holds input pixel (n, c, oh * sh - ph + i dh, ow * sw - pw + j dw)), so that the
+// convolution of the whole batch is one matrix product, run by kernels::batched_gemm on OpenBLAS:
+//   out [O, N OH OW] = W [O, C kh kw] @ cols [C kh kw, N OH OW]   (then [N, O, OH, OW], + bias)
 // and its backward is two more products and the inverse lowering (col2im, which adds):
-//   grad cols[n] = W^T @ g[n]  -> col2im -> grad input[n]
-//   grad W       = sum_n g[n] @ cols[n]^T
-//   grad bias    = sum of g over N, OH, OW
+//   grad cols = W^T @ g  -> col2im -> grad input
+//   grad W    = g @ cols^T   (the columns are kept from the forward)
+//   grad bias = sum of g over N, OH, OW
 // The backward rules compute with kernels directly: they are not themselves differentiable.
 #include "conv.hpp"
 
@@ -77,14 +77,28 @@ void pool_window(Geometry& g, const Tensor& x, const char* op) {
 
 // ---- conv2d ----
 
-// One image x [C, H, W] -> cols [C kh kw, OH OW] (zeros where the window reads padding).
-template <class T>
-void im2col(const T* x, T* cols, const Geometry& g) {
-  const int64_t L = g.OH * g.OW;
+// The output columns ow whose input column iw = ow sw - pw + j dw lies in [0, W): [lo, hi).
+inline std::pair<int64_t, int64_t> valid_cols(const Geometry& g, int64_t j) {
+  int64_t off = j * g.dw - g.pw;  // iw = ow sw + off
+  int64_t lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
+  int64_t hi = g.W - off <= 0 ? 0 : (g.W - off + g.sw - 1) / g.sw;
+  lo = std::min(lo, g.OW), hi = std::min(hi, g.OW);
+  return {lo, std::max(lo, hi)};
+}
+
+// One image x [C, H, W] -> its block of cols: row (c, i, j) of cols starts at cols + row * ld and
+// holds OH OW values (zeros where the window reads padding). ld = N OH OW when the N images sit
+// side by side in one [C kh kw, N OH OW] matrix. SW is the column stride when it is one of the
+// common 1 and 2 (a constant lets the compiler vectorize the strided copy), 0 to read it from g.
+template <class T, int SW>
+void im2col_strided(const T* x, T* cols, const Geometry& g, int64_t ld) {
+  const int64_t sw = SW > 0 ? SW : g.sw;
   for (int64_t c = 0; c < g.C; ++c)
     for (int64_t i = 0; i < g.kh; ++i)
       for (int64_t j = 0; j < g.kw; ++j) {
-        T* row = cols + ((c * g.kh + i) * g.kw + j) * L;
+        T* row = cols + ((c * g.kh + i) * g.kw + j) * ld;
+        auto [lo, hi] = valid_cols(g, j);
+        const int64_t off = j * g.dw - g.pw;
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           T* r = row + oh * g.OW;
           int64_t ih = oh * g.sh - g.ph + i * g.dh;
@@ -92,74 +106,122 @@ void im2col(const T* x, T* cols, const Geometry& g) {
             std::fill(r, r + g.OW, T(0));
             continue;
           }
-          const T* xrow = x + (c * g.H + ih) * g.W;
-          int64_t iw = j * g.dw - g.pw;
-          for (int64_t ow = 0; ow < g.OW; ++ow, iw += g.sw) r[ow] = iw >= 0 && iw < g.W ? xrow[iw] : T(0);
+          std::fill(r, r + lo, T(0));
+          if (hi > lo) {
+            const T* xrow = x + (c * g.H + ih) * g.W + lo * sw + off;  // input of output column lo
+            for (int64_t k = 0; k < hi - lo; ++k) r[lo + k] = xrow[k * sw];
+          }
+          std::fill(r + hi, r + g.OW, T(0));
         }
       }
 }
 
-// The adjoint of im2col: adds cols [C kh kw, OH OW] back into one image gx [C, H, W].
-template <class T>
-void col2im(const T* cols, T* gx, const Geometry& g) {
-  const int64_t L = g.OH * g.OW;
+// The adjoint of im2col: adds one image's block of cols back into gx [C, H, W].
+template <class T, int SW>
+void col2im_strided(const T* cols, T* gx, const Geometry& g, int64_t ld) {
+  const int64_t sw = SW > 0 ? SW : g.sw;
   for (int64_t c = 0; c < g.C; ++c)
     for (int64_t i = 0; i < g.kh; ++i)
       for (int64_t j = 0; j < g.kw; ++j) {
-        const T* row = cols + ((c * g.kh + i) * g.kw + j) * L;
+        const T* row = cols + ((c * g.kh + i) * g.kw + j) * ld;
+        auto [lo, hi] = valid_cols(g, j);
+        const int64_t off = j * g.dw - g.pw;
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           int64_t ih = oh * g.sh - g.ph + i * g.dh;
-          if (ih < 0 || ih >= g.H) continue;
-          const T* r = row + oh * g.OW;
-          T* xrow = gx + (c * g.H + ih) * g.W;
-          int64_t iw = j * g.dw - g.pw;
-          for (int64_t ow = 0; ow < g.OW; ++ow, iw += g.sw)
-            if (iw >= 0 && iw < g.W) xrow[iw] += r[ow];
+          if (ih < 0 || ih >= g.H || hi <= lo) continue;
+          const T* r = row + oh * g.OW + lo;
+          T* xrow = gx + (c * g.H + ih) * g.W + lo * sw + off;
+          for (int64_t k = 0; k < hi - lo; ++k) xrow[k * sw] += r[k];
         }
       }
 }
 
-// cols [N, C kh kw, OH OW] of a contiguous input [N, C, H, W].
+template <class T>
+void im2col(const T* x, T* cols, const Geometry& g, int64_t ld) {
+  if (g.sw == 1) im2col_strided<T, 1>(x, cols, g, ld);
+  else if (g.sw == 2) im2col_strided<T, 2>(x, cols, g, ld);
+  else im2col_strided<T, 0>(x, cols, g, ld);
+}
+
+template <class T>
+void col2im(const T* cols, T* gx, const Geometry& g, int64_t ld) {
+  if (g.sw == 1) col2im_strided<T, 1>(cols, gx, g, ld);
+  else if (g.sw == 2) col2im_strided<T, 2>(cols, gx, g, ld);
+  else col2im_strided<T, 0>(cols, gx, g, ld);
+}
+
+// cols [C kh kw, N OH OW] of a contiguous input [N, C, H, W]: image n fills columns n L .. n L + L - 1.
 Tensor lower(const Tensor& x, const Geometry& g) {
   const int64_t CK = g.C * g.kh * g.kw, L = g.OH * g.OW;
-  Tensor cols = empty({g.N, CK, L}, x.dtype());
+  Tensor cols = empty({CK, g.N * L}, x.dtype());
   dispatch_floating(x.dtype(), "conv2d", [&]<class T>() {
     const T* px = x.data_ptr<T>();
     T* pc = cols.data_ptr<T>();
-    for (int64_t n = 0; n < g.N; ++n) im2col<T>(px + n * g.C * g.H * g.W, pc + n * CK * L, g);
+    for (int64_t n = 0; n < g.N; ++n) im2col<T>(px + n * g.C * g.H * g.W, pc + n * L, g, g.N * L);
   });
   return cols;
 }
 
+// [O, N L] (the product's layout) <-> [N, O, L] (the tensor's layout), adding bias[o] on the way out.
+template <class T>
+void columns_to_batch(const T* src, const T* bias, T* dst, int64_t N, int64_t O, int64_t L) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < O; ++o) {
+      const T* s = src + o * N * L + n * L;
+      T* d = dst + (n * O + o) * L;
+      const T b = bias != nullptr ? bias[o] : T(0);
+      for (int64_t l = 0; l < L; ++l) d[l] = s[l] + b;
+    }
+}
+template <class T>
+void batch_to_columns(const T* src, T* dst, int64_t N, int64_t O, int64_t L) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < O; ++o) std::copy(src + (n * O + o) * L, src + (n * O + o + 1) * L, dst + o * N * L + n * L);
+}
+
+// The whole batch is one matrix product each way: the N images' columns sit side by side in one
+// cols [C kh kw, N L], so that
+//   out  [O, N L]   = W [O, C kh kw] @ cols            (then laid out as [N, O, L], + bias)
+//   grad W          = g [O, N L] @ cols^T               (cols kept from the forward: no second im2col)
+//   grad cols       = W^T @ g [O, N L]  -> col2im per image -> grad input
+//   grad bias       = row sums of g [O, N L]
+// Large products keep OpenBLAS busy (one call instead of N small ones, the weight packed once).
 Tensor conv2d_4d(const Tensor& x, const Tensor& w, const Tensor& b, const Geometry& g) {
-  const int64_t O = w.size(0), CK = g.C * g.kh * g.kw, L = g.OH * g.OW;
+  const int64_t O = w.size(0), CK = g.C * g.kh * g.kw, L = g.OH * g.OW, NL = g.N * L;
   Tensor cols = lower(x.detach().contiguous(), g);
+  Tensor prod = empty({1, O, NL}, x.dtype());
+  kernels::batched_gemm(w.detach().contiguous().view({1, O, CK}), cols.view({1, CK, NL}), prod);
   Tensor out = empty({g.N, O, g.OH, g.OW}, x.dtype());
-  Tensor out3 = out.view({g.N, O, L});
-  if (b.defined()) kernels::copy(out3, b.detach().view({O, 1}));
-  kernels::batched_gemm(w.detach().contiguous().view({1, O, CK}), cols, out3, b.defined() ? 1 : 0);
-  return record("ConvolutionBackward0", out, {x, w, b}, {x, w}, [g, O, CK, L](const Saved& s, const Tensor& grad) {
-    Tensor g3 = grad.detach().contiguous().view({g.N, O, L});
+  Tensor bc = b.defined() ? b.detach().contiguous() : Tensor();
+  dispatch_floating(x.dtype(), "conv2d", [&]<class T>() {
+    columns_to_batch<T>(prod.data_ptr<T>(), bc.defined() ? bc.data_ptr<T>() : nullptr, out.data_ptr<T>(), g.N, O, L);
+  });
+  prod = Tensor();
+  // grad W needs the columns: keep them (not the input) when the weight needs a gradient.
+  Tensor kept = w.requires_grad() && GradMode::is_enabled() ? cols : Tensor();
+  return record("ConvolutionBackward0", out, {x, w, b}, {w}, [g, O, CK, L, NL, kept](const Saved& s, const Tensor& grad) {
+    Tensor gy = grad.detach().contiguous();
+    Tensor gmat = empty({1, O, NL}, grad.dtype());  // g as [O, N L]
+    dispatch_floating(grad.dtype(), "conv2d backward", [&]<class T>() {
+      batch_to_columns<T>(gy.data_ptr<T>(), gmat.data_ptr<T>(), g.N, O, L);
+    });
     Tensor gx, gw, gb;
     if (s.needs_grad(0)) {  // grad cols = W^T g, then back to image layout
-      Tensor w2 = s[1].detach().contiguous().view({1, O, CK});
-      Tensor gcols = empty({g.N, CK, L}, grad.dtype());
-      kernels::batched_gemm(w2.transpose(1, 2), g3, gcols);
+      Tensor w2 = s[0].detach().contiguous().view({1, O, CK});
+      Tensor gcols = empty({1, CK, NL}, grad.dtype());
+      kernels::batched_gemm(w2.transpose(1, 2), gmat, gcols);
       gx = zeros({g.N, g.C, g.H, g.W}, grad.dtype());
       dispatch_floating(grad.dtype(), "conv2d backward", [&]<class T>() {
         const T* pc = gcols.data_ptr<T>();
         T* px = gx.data_ptr<T>();
-        for (int64_t n = 0; n < g.N; ++n) col2im<T>(pc + n * CK * L, px + n * g.C * g.H * g.W, g);
+        for (int64_t n = 0; n < g.N; ++n) col2im<T>(pc + n * L, px + n * g.C * g.H * g.W, g, NL);
       });
     }
-    if (s.needs_grad(1)) {  // grad W = sum_n g[n] cols[n]^T, accumulated in place (beta = 1)
-      Tensor cols = lower(s[0].detach().contiguous(), g);
-      gw = zeros({O, g.C, g.kh, g.kw}, grad.dtype());
-      Tensor gw3 = gw.view({1, O, CK});
-      for (int64_t n = 0; n < g.N; ++n)
-        kernels::batched_gemm(g3.narrow(0, n, 1), cols.narrow(0, n, 1).transpose(1, 2), gw3, 1);
+    if (s.needs_grad(1)) {  // grad W = g [O, N L] @ cols^T [N L, C kh kw]: one product over the batch
+      gw = empty({O, g.C, g.kh, g.kw}, grad.dtype());
+      kernels::batched_gemm(gmat, kept.view({1, CK, NL}).transpose(1, 2), gw.view({1, O, CK}));
     }
-    if (s.needs_grad(2)) gb = g3.sum(std::vector<int64_t>{0, 2});
+    if (s.needs_grad(2)) gb = gmat.view({O, NL}).sum(1);
     return grads(gx, gw, gb);
   });
 }
@@ -168,6 +230,30 @@ Tensor conv2d_4d(const Tensor& x, const Tensor& w, const Tensor& b, const Geomet
 
 template <class T>
 void max_pool_forward(const T* x, T* y, int64_t* idx, const Geometry& g) {
+  if (g.ph == 0 && g.pw == 0) {
+    // Every window lies inside the plane: one output row at a time, visiting the window's
+    // elements in the same (row-major) order for all outputs of the row, branch-free.
+    for (int64_t p = 0; p < g.N * g.C; ++p) {
+      const T* xp = x + p * g.H * g.W;
+      for (int64_t oh = 0; oh < g.OH; ++oh, y += g.OW, idx += g.OW) {
+        std::fill(y, y + g.OW, -std::numeric_limits<T>::infinity());
+        for (int64_t ow = 0; ow < g.OW; ++ow) idx[ow] = oh * g.sh * g.W + ow * g.sw;  // the window's first element
+        for (int64_t i = 0; i < g.kh; ++i)
+          for (int64_t j = 0; j < g.kw; ++j) {
+            const int64_t k0 = (oh * g.sh + i) * g.W + j;
+            for (int64_t ow = 0; ow < g.OW; ++ow) {
+              const int64_t k = k0 + ow * g.sw;
+              const T v = xp[k], cur = y[ow];
+              const bool take = (v > cur) | (v != v);  // strict: the first maximum wins; NaN counts as maximal
+              const int64_t mask = -static_cast<int64_t>(take);  // selects by masks: random comparisons mispredict
+              idx[ow] = (k & mask) | (idx[ow] & ~mask);
+              y[ow] = take ? v : cur;
+            }
+          }
+      }
+    }
+    return;
+  }
   for (int64_t p = 0; p < g.N * g.C; ++p) {
     const T* xp = x + p * g.H * g.W;
     for (int64_t oh = 0; oh < g.OH; ++oh)

@@ -1,8 +1,9 @@
 #pragma once
 // Convolution and pooling over [N, C, H, W] tensors (a 3-D [C, H, W] input is treated as a batch
-// of one, as in PyTorch). conv2d is im2col + one sgemm per image through kernels::batched_gemm;
-// the pools are direct loops. Float32 and float64 only; every op checks its input and throws
-// ctorch::Error naming the op and the shapes.
+// of one, as in PyTorch). conv2d is im2col + one sgemm for the whole batch (kernels::batched_gemm),
+// and one sgemm each for the gradients of the input and of the weight; the pools are direct loops.
+// Float32 and float64 only; every op checks its input and throws ctorch::Error naming the op and
+// the shapes.
 #include <cstdint>
 #include <string>
 
