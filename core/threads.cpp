@@ -7,6 +7,8 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -100,9 +102,38 @@ std::mutex pool_mu;
 Pool* pool = nullptr;  // never destroyed at exit: workers may be asleep in a futex then, harmlessly
 thread_local bool inside_task = false;
 
+// OpenBLAS 0.3.21 (Debian 12's) does not know CPUs newer than itself (Sapphire Rapids and later)
+// and falls back to its SSE3 "Prescott" kernels, 3-4x slower than the AVX-512 ones such a CPU
+// runs. When it chose that fallback on its own (OPENBLAS_CORETYPE unset), ctorch makes it choose
+// again, naming the kernel family the CPU supports. Its dynamic-arch entry points are weak
+// references: an OpenBLAS built for one target lacks them, and is then left as it is.
+extern "C" void gotoblas_dynamic_init(void) __attribute__((weak));
+extern "C" void gotoblas_dynamic_quit(void) __attribute__((weak));
+
+void choose_blas_kernels() {
+  if (!gotoblas_dynamic_init || !gotoblas_dynamic_quit || std::getenv("OPENBLAS_CORETYPE")) return;
+  const char* core = openblas_get_corename();
+  if (!core || std::string_view(core) != "Prescott") return;
+  const char* better = nullptr;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl"))
+    better = "SkylakeX";
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    better = "Haswell";
+#endif
+  if (!better) return;
+  setenv("OPENBLAS_CORETYPE", better, 0);  // read by OpenBLAS's init only; removed again below
+  gotoblas_dynamic_quit();
+  gotoblas_dynamic_init();
+  unsetenv("OPENBLAS_CORETYPE");
+}
+
 Pool& current_pool() {
   std::lock_guard lock(pool_mu);
   if (!pool) {
+    choose_blas_kernels();
     openblas_set_num_threads(1);  // the parallelism is ours (see threads.hpp)
     pool = new Pool(default_threads());
   }
@@ -114,6 +145,7 @@ Pool& current_pool() {
 void set_num_threads(int n) {
   CTORCH_CHECK(n >= 1, "set_num_threads: expected a positive number of threads, got {}", n);
   std::lock_guard lock(pool_mu);
+  if (!pool) choose_blas_kernels();
   openblas_set_num_threads(1);
   if (pool && pool->size() == n) return;
   delete pool;
@@ -121,6 +153,12 @@ void set_num_threads(int n) {
 }
 
 int get_num_threads() { return current_pool().size(); }
+
+std::string blas_kernels() {
+  current_pool();  // the kernels are chosen with the pool
+  const char* core = openblas_get_corename();
+  return core ? core : "unknown";
+}
 
 void parallel_tasks(int n, const std::function<void(int)>& task) {
   Pool& p = current_pool();

@@ -3,13 +3,19 @@
 // calling thread plus n - 1 workers), each part a single-threaded OpenBLAS call; OpenBLAS's own
 // threading is switched off, so the two never oversubscribe the cores. The default is the
 // CTORCH_NUM_THREADS environment variable, else the number of cores.
+//
+// OpenBLAS's kernels: OpenBLAS 0.3.21 falls back to its slow SSE3 "Prescott" kernels on CPUs newer
+// than itself; ctorch then has it load the AVX-512 (or AVX2) kernels the CPU runs. Setting
+// OPENBLAS_CORETYPE before the program starts always wins.
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace ctorch {
 
 void set_num_threads(int n);  // n >= 1
 int get_num_threads();
+std::string blas_kernels();  // the name of the kernel family OpenBLAS runs, e.g. "SkylakeX"
 
 // Runs task(i) for i in [0, n) at once, i = 0 on the calling thread, the others on the pool's
 // workers; n <= get_num_threads(). Returns when all are done; rethrows the first exception.

@@ -44,6 +44,8 @@ import re
 import subprocess
 import sys
 
+from blas_env import same_kernels_env
+
 RTOL = 1e-3          # 3 significant digits
 RTOL_CLOSE = 1e-5    # 5 significant digits: the examples that stay bit-close to PyTorch
 ZERO = 1e-6          # relative to the largest number of the line: float32 noise
@@ -74,7 +76,7 @@ class Mismatch(Exception):
 
 def run(cmd):
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=same_kernels_env())
     except (OSError, subprocess.TimeoutExpired) as e:
         raise Mismatch(f"{' '.join(cmd)}: {e}")
     if r.returncode != 0:

@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 
+from blas_env import same_kernels_env
+
 ACCURACY_POINTS = 0.1  # largest |ctorch - PyTorch| test accuracy, in percentage points
 LOSS_RTOL = 1e-4       # largest relative difference of the average test loss
 RUN_TIMEOUT = 600      # seconds for one side (one epoch takes ~10 s on an idle core)
@@ -40,7 +42,7 @@ class Mismatch(Exception):
 
 
 def run(cmd, cwd):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    env = same_kernels_env(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT, cwd=cwd, env=env)
     except (OSError, subprocess.TimeoutExpired) as e:
