@@ -92,51 +92,16 @@ bench::Prepared large() {
   return prepare(t);
 }
 
-// The matrix products of one `large` step, alone: the 8 sgemm calls ctorch makes for it (listed
-// with an LD_PRELOAD shim on cblas_sgemm; torch makes the same 8, column-major), with the same
-// shapes, transposes, leading dimensions and beta, on preallocated buffers. Row-major, W_l is
-// [out, in], the batch is 256. beta = 1 in the forward products: the bias is copied into the
-// output first (addmm).
+// The matrix products of a step, alone ("large_gemm", "quickstart_step_gemm"): the 8 sgemm calls
+// ctorch makes for it (listed with an LD_PRELOAD shim on cblas_sgemm; torch makes the same 8,
+// column-major), with the same shapes, transposes, leading dimensions and beta, on preallocated
+// buffers (mlp_gemms below). Row-major, W_l is [out, in]. beta = 1 in the forward products: the
+// bias is copied into the output first (addmm).
 struct Gemm {
   CBLAS_TRANSPOSE ta, tb;
   int M, N, K;
   float beta;
 };
-const std::vector<Gemm> kLargeGemms = {
-    // forward: h = b + x W^T
-    {CblasNoTrans, CblasTrans, 256, 2048, 784, 1},
-    {CblasNoTrans, CblasTrans, 256, 2048, 2048, 1},
-    {CblasNoTrans, CblasTrans, 256, 10, 2048, 1},
-    // backward, layer 3: dW3 = dy^T h2, dh2 = dy W3
-    {CblasTrans, CblasNoTrans, 10, 2048, 256, 0},
-    {CblasNoTrans, CblasNoTrans, 256, 2048, 10, 0},
-    // layer 2: dW2 = dh^T h1, dh1 = dh W2
-    {CblasTrans, CblasNoTrans, 2048, 2048, 256, 0},
-    {CblasNoTrans, CblasNoTrans, 256, 2048, 2048, 0},
-    // layer 1: dW1 = dh^T x (the input needs no gradient, so no dx product)
-    {CblasTrans, CblasNoTrans, 2048, 784, 256, 0},
-};
-
-bench::Prepared large_gemm() {
-  struct Buffers {
-    std::vector<std::vector<float>> a, b, c;
-  };
-  auto buf = std::make_shared<Buffers>();
-  for (const Gemm& g : kLargeGemms) {
-    buf->a.emplace_back(static_cast<size_t>(g.M) * g.K, 0.01f);
-    buf->b.emplace_back(static_cast<size_t>(g.K) * g.N, 0.02f);
-    buf->c.emplace_back(static_cast<size_t>(g.M) * g.N, 0.0f);
-  }
-  return {[buf] {
-            for (size_t i = 0; i < kLargeGemms.size(); ++i) {
-              const Gemm& g = kLargeGemms[i];
-              int lda = g.ta == CblasNoTrans ? g.K : g.M, ldb = g.tb == CblasNoTrans ? g.N : g.K;
-              cblas_sgemm(CblasRowMajor, g.ta, g.tb, g.M, g.N, g.K, 1.0f, buf->a[i].data(), lda, buf->b[i].data(), ldb,
-                          g.beta, buf->c[i].data(), g.N);
-            }
-          },
-          std::nan("")};
-}
 
 // ---- the scaling sweep (bench/scaling.sh, run.py --scaling) ----
 // "scale_b<B>_w<W>": one training step of Linear(W, W), ReLU, Linear(W, W), ReLU, Linear(W, 10) on
@@ -157,7 +122,7 @@ bench::Prepared scale_step(int batch, int width) {
 }
 
 // The sgemm calls of one step of an MLP in -> h -> h -> out on a batch of B (row-major, W_l is
-// [out, in]); kLargeGemms is mlp_gemms(256, 784, 2048, 10).
+// [out, in]); `large` is mlp_gemms(256, 784, 2048, 10), the Quickstart mlp_gemms(64, 784, 512, 10).
 std::vector<Gemm> mlp_gemms(int B, int in, int h, int out) {
   return {
       {CblasNoTrans, CblasTrans, B, h, in, 1},     // forward, layer 1
@@ -183,13 +148,17 @@ bench::Prepared gemms_only(std::vector<Gemm> gemms) {
     buf->b.emplace_back(static_cast<size_t>(g.K) * g.N, 0.02f);
     buf->c.emplace_back(static_cast<size_t>(g.M) * g.N, 0.0f);
   }
+  // The floor is OpenBLAS's own threading over the same products (ctorch keeps OpenBLAS at one
+  // thread and cuts products itself: core/threads.hpp), with as many threads as ctorch has.
   return {[buf] {
+            openblas_set_num_threads(get_num_threads());
             for (size_t i = 0; i < buf->g.size(); ++i) {
               const Gemm& g = buf->g[i];
               int lda = g.ta == CblasNoTrans ? g.K : g.M, ldb = g.tb == CblasNoTrans ? g.N : g.K;
               cblas_sgemm(CblasRowMajor, g.ta, g.tb, g.M, g.N, g.K, 1.0f, buf->a[i].data(), lda, buf->b[i].data(), ldb,
                           g.beta, buf->c[i].data(), g.N);
             }
+            openblas_set_num_threads(1);
           },
           std::nan("")};
 }
@@ -237,7 +206,7 @@ bench::Prepared op(const std::string& which) {
 std::string info() {
   return "{\"impl\": \"ctorch\", \"openblas\": " + bench::json_string(openblas_get_config()) +
          ", \"corename\": " + bench::json_string(openblas_get_corename()) +
-         ", \"blas_threads\": " + std::to_string(get_num_threads()) + "}";
+         ", \"blas_threads\": " + std::to_string(get_num_threads()) + ", \"blas_kernels\": \"" + blas_kernels() + "\"}";
 }
 
 }  // namespace
@@ -249,7 +218,8 @@ int main(int argc, char** argv) {
       {"mlp_adam", [] { return mlp(true); }},
       {"quickstart_step", quickstart_step},
       {"large", large},
-      {"large_gemm", large_gemm},
+      {"large_gemm", [] { return gemms_only(mlp_gemms(256, 784, 2048, 10)); }},
+      {"quickstart_step_gemm", [] { return gemms_only(mlp_gemms(64, 784, 512, 10)); }},
       {"op_add", [] { return op("add"); }},
       {"op_relu", [] { return op("relu"); }},
       {"op_matmul", [] { return op("matmul"); }},

@@ -48,6 +48,7 @@ BLOCK["quickstart_step"] = (0.3, 0.1, 10)
 # slow phases of a shared machine better than long blocks.
 BLOCK["large"] = (0.0, 0.0, 2)
 BLOCK["large_gemm"] = (0.0, 0.0, 2)
+BLOCK["quickstart_step_gemm"] = (0.3, 0.1, 10)
 DESCRIPTION = {
     "tiny": "tiny: Linear(1,1), 100 samples, MSE, SGD (step)",
     "mlp_sgd": "mlp_sgd: 10-5-1 MLP, batch 32, MSE, SGD (step)",
@@ -55,6 +56,7 @@ DESCRIPTION = {
     "quickstart_step": "quickstart_step: 784-512-512-10 MLP, batch 64, CE, SGD (step)",
     "large": "large: 784-2048-2048-10 MLP, batch 256, CE, SGD (step)",
     "large_gemm": "large: its 8 sgemm calls alone (cblas_sgemm)",
+    "quickstart_step_gemm": "quickstart_step: its 8 sgemm calls alone (cblas_sgemm)",
     "op_add": "op: add 64x512 + 64x512",
     "op_relu": "op: relu 64x512",
     "op_matmul": "op: matmul 64x784 @ 784x512",
@@ -201,7 +203,7 @@ class Suite:
         for r in range(reps):
             order = self.impls[r % len(self.impls):] + self.impls[:r % len(self.impls)]
             for case in cases:
-                impls = ["ctorch"] if case == "large_gemm" else order
+                impls = ["ctorch"] if case.endswith("_gemm") else order
                 for impl in impls:
                     res = self.server(config, impl).run(case)
                     if "error" in res:
@@ -359,18 +361,18 @@ def build_report(suite, info, load_start, load_end, elapsed):
         if (config, "large") not in suite.samples:
             continue
         suffix = " 1t" if CONFIGS[config] == 1 else " 2c"
-        time_row(config, "quickstart_step", short="qs_step" + suffix)
-        short = "large" + suffix
-        time_row(config, "large", short=short)
-        gemm = suite.step_median(config, "large_gemm", "ctorch")
-        if gemm:
-            rows.append((DESCRIPTION["large_gemm"], config, fmt_time(gemm), "same sgemm", "same sgemm", "", ""))
+        for case, short in (("quickstart_step", "qs_step"), ("large", "large")):
+            time_row(config, case, short=short + suffix)
+            gemm = suite.step_median(config, case + "_gemm", "ctorch")
+            if not gemm:
+                continue
+            rows.append((DESCRIPTION[case + "_gemm"], config, fmt_time(gemm), "same sgemm", "same sgemm", "", ""))
             outside = []
             for i in IMPLS:
-                step = suite.step_median(config, "large", i)
+                step = suite.step_median(config, case, i)
                 share = 100 * (1 - gemm / step) if step else None
                 outside.append("n/a" if share is None else f"{share:.0f}%" + (" (noise)" if share < 0 else ""))
-            rows.append(("large: share of the step outside sgemm", config, *outside, "", ""))
+            rows.append((f"{case}: share of the step outside sgemm", config, *outside, "", ""))
     for config in CONFIGS:
         blocks = suite.samples.get((config, "quickstart"))
         if not blocks:
@@ -543,7 +545,7 @@ def main():
         if "large" in groups:
             for config in CONFIGS:
                 log(f"large, {config}, {a.large_reps} repetitions")
-                suite.run_blocks(config, ["quickstart_step", "large", "large_gemm"], a.large_reps)
+                suite.run_blocks(config, ["quickstart_step", "quickstart_step_gemm", "large", "large_gemm"], a.large_reps)
         # Idle servers hold memory but no CPU; close them before the whole-program runs.
         suite.close()
         if "quickstart" in groups:

@@ -261,9 +261,10 @@ int main(int argc, char** argv) {
       double total = 0;
       for (double s : epoch_secs) total += s;
       double per_epoch = total / static_cast<double>(epoch_secs.size());
-      std::printf("Summary: %d epochs, %.2f s per training epoch, %.0f samples/s, peak memory %.0f MB, %d BLAS threads\n",
+      std::printf("Summary: %d epochs, %.2f s per training epoch, %.0f samples/s, peak memory %.0f MB, %d threads, "
+                  "OpenBLAS %s kernels\n",
                   args.epochs, per_epoch, static_cast<double>(training_data->size()) / per_epoch, memory_mb("VmHWM"),
-                  get_num_threads());
+                  get_num_threads(), blas_kernels().c_str());
     }
     write_curve(args.curve, curve);
     if (!args.save.empty()) {
