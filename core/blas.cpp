@@ -104,7 +104,6 @@ void blas_gemm(const MatRef& a, const MatRef& b, T* c, int64_t ldc, double beta)
 
 // A product big enough to share: C is cut into one block of columns (or of rows, when it is
 // taller than wide) per thread, each a single-threaded BLAS call on its own part of C.
-constexpr int64_t kParallelMacs = int64_t{1} << 21;
 
 template <class T>
 void parallel_gemm(const MatRef& a, const MatRef& b, T* c, int64_t ldc, double beta) {

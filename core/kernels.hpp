@@ -178,6 +178,9 @@ struct MatRef {
 MatRef matrix_of(const Tensor& t);  // a 2-D tensor as it is (any strides)
 MatRef rows_of(const Tensor& t);    // a contiguous tensor as [numel / last, last]
 
+// Products of at least this many multiply-adds are shared between ctorch's threads.
+inline constexpr int64_t kParallelMacs = int64_t{1} << 21;
+
 // c = a @ b + beta * c, c row-major with leading dimension ldc. Float types go through
 // cblas_sgemm / cblas_dgemm (transposed operands as flags, other strides packed first); products
 // of at most 512 multiply-adds run in a plain loop, cheaper than a BLAS call's set-up.

@@ -17,76 +17,93 @@
 namespace ctorch {
 namespace {
 
-// Workers wait for a new generation number; a job is published by bumping it. Between jobs a
-// worker spins for a while before it sleeps (a training step issues products back to back, and
-// waking a sleeping thread costs more than a small product).
+thread_local bool inside_task = false;  // set on pool workers and while the caller runs a job
+
+
+// A job is n tasks. Whoever is free claims the next unclaimed one (the caller included), so a
+// worker that the OS has not scheduled yet never holds the caller up: the caller then runs all the
+// tasks itself. Workers wait for a new job number; between jobs they spin for a while before they
+// sleep (a training step issues products back to back, and waking a sleeping thread costs more
+// than a small product).
 class Pool {
  public:
   explicit Pool(int n) : size_(n) {
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { work(i); });
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this] { work(); });
   }
   ~Pool() {
     stop_.store(true);
-    generation_.fetch_add(1, std::memory_order_release);
-    generation_.notify_all();
+    job_.fetch_add(1, std::memory_order_release);
+    job_.notify_all();
     for (std::thread& t : workers_) t.join();
   }
   int size() const { return size_; }
 
   void run(int n, const std::function<void(int)>& task) {
     std::lock_guard lock(submit_);  // one job at a time, whoever submits it
+    uint64_t job = job_.load(std::memory_order_relaxed) + 1;
     task_ = &task;
-    tasks_ = n;
     error_ = nullptr;
-    remaining_.store(size_ - 1, std::memory_order_relaxed);  // every worker checks in, busy or not
-    generation_.fetch_add(1, std::memory_order_release);
-    generation_.notify_all();
-    run_one(0);
-    int r;
-    for (int spin = 0; (r = remaining_.load(std::memory_order_acquire)) != 0; ++spin)
-      if (spin > kSpins) remaining_.wait(r, std::memory_order_acquire);
+    done_.store(0, std::memory_order_relaxed);
+    claims_.store((job & kTagMask) << 32 | static_cast<uint64_t>(n) << 16, std::memory_order_release);
+    job_.store(job, std::memory_order_release);
+    job_.notify_all();
+    for (int i; (i = claim(job)) >= 0;) finish(i);
+    int d;
+    for (int spin = 0; (d = done_.load(std::memory_order_acquire)) != n; ++spin)
+      if (spin > kSpins) done_.wait(d, std::memory_order_acquire);
       else relax();
     if (error_) std::rethrow_exception(error_);
   }
 
  private:
   static constexpr int kSpins = 4096;  // about 0.1 ms of pause instructions
+  static constexpr uint64_t kTagMask = 0xffffffff;
   static void relax() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
   }
 
-  void run_one(int i) {
+  // The next task of job `job`, or -1 when its tasks are all taken (or another job runs). claims_
+  // holds job << 32 | n << 16 | next: a claim for an old job fails, and while one of a job's tasks
+  // is unfinished the caller neither returns nor publishes another job, so task_ stays valid.
+  int claim(uint64_t job) {
+    uint64_t c = claims_.load(std::memory_order_acquire);
+    while ((c >> 32) == (job & kTagMask) && (c & 0xffff) < ((c >> 16) & 0xffff))
+      if (claims_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) return static_cast<int>(c & 0xffff);
+    return -1;
+  }
+  void finish(int i) {
     try {
       (*task_)(i);
     } catch (...) {
       std::lock_guard lock(error_mu_);
       if (!error_) error_ = std::current_exception();
     }
+    done_.fetch_add(1, std::memory_order_acq_rel);
+    done_.notify_one();
   }
-  void work(int i) {
+  void work() {
+    inside_task = true;  // a parallel call from a task runs its tasks in turn
     uint64_t seen = 0;
     for (;;) {
-      uint64_t g;
-      for (int spin = 0; (g = generation_.load(std::memory_order_acquire)) == seen; ++spin)
-        if (spin > kSpins) generation_.wait(seen, std::memory_order_acquire);
+      uint64_t job;
+      for (int spin = 0; (job = job_.load(std::memory_order_acquire)) == seen; ++spin)
+        if (spin > kSpins) job_.wait(seen, std::memory_order_acquire);
         else relax();
-      seen = g;
+      seen = job;
       if (stop_.load()) return;
-      if (i < tasks_) run_one(i);
-      if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) remaining_.notify_one();
+      for (int i; (i = claim(job)) >= 0;) finish(i);
     }
   }
 
   int size_;
   std::vector<std::thread> workers_;
   std::mutex submit_, error_mu_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> remaining_{0};
+  std::atomic<uint64_t> job_{0}, claims_{0};
+  std::atomic<int> done_{0};
   std::atomic<bool> stop_{false};
   const std::function<void(int)>* task_ = nullptr;
-  int tasks_ = 0;
   std::exception_ptr error_;
 };
 
@@ -100,7 +117,6 @@ int default_threads() {
 
 std::mutex pool_mu;
 Pool* pool = nullptr;  // never destroyed at exit: workers may be asleep in a futex then, harmlessly
-thread_local bool inside_task = false;
 
 // OpenBLAS 0.3.21 (Debian 12's) does not know CPUs newer than itself (Sapphire Rapids and later)
 // and falls back to its SSE3 "Prescott" kernels, 3-4x slower than the AVX-512 ones such a CPU
@@ -143,7 +159,7 @@ Pool& current_pool() {
 }  // namespace
 
 void set_num_threads(int n) {
-  CTORCH_CHECK(n >= 1, "set_num_threads: expected a positive number of threads, got {}", n);
+  CTORCH_CHECK(n >= 1 && n <= 1024, "set_num_threads: expected a positive number of threads (at most 1024), got {}", n);
   std::lock_guard lock(pool_mu);
   if (!pool) choose_blas_kernels();
   openblas_set_num_threads(1);
@@ -169,10 +185,7 @@ void parallel_tasks(int n, const std::function<void(int)>& task) {
   }
   inside_task = true;
   try {
-    p.run(n, [&task](int i) {
-      inside_task = true;
-      task(i);
-    });
+    p.run(n, task);
   } catch (...) {
     inside_task = false;
     throw;

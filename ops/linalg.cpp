@@ -5,6 +5,7 @@
 #include "../autograd/node.hpp"
 #include "../core/factories.hpp"
 #include "../core/kernels.hpp"
+#include "../core/threads.hpp"
 
 namespace ctorch {
 
@@ -107,13 +108,21 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     Tensor g = dense(g_in), x = s[0], w = s[1];
     kernels::MatRef gm = kernels::rows_of(g);
     Tensor gx, gw, gb;
-    if (s.needs_grad(0)) {
+    auto input_grad = [&] {
       gx = empty(x.sizes(), x.dtype());
       kernels::gemm(gm, kernels::matrix_of(w), gx);
-    }
-    if (s.needs_grad(1)) {
+    };
+    auto weight_grad = [&] {
       gw = empty(w.sizes(), w.dtype());
       kernels::gemm(gm.t(), x.dim() == 2 ? kernels::matrix_of(x) : kernels::rows_of(dense(x)), gw);
+    };
+    // Two products of the same size: on two threads each runs whole, rather than each cut in two.
+    if (s.needs_grad(0) && s.needs_grad(1) && get_num_threads() >= 2 &&
+        gm.rows * w.size(0) * w.size(1) >= kernels::kParallelMacs) {
+      parallel_tasks(2, [&](int i) { i == 0 ? input_grad() : weight_grad(); });
+    } else {
+      if (s.needs_grad(0)) input_grad();
+      if (s.needs_grad(1)) weight_grad();
     }
     if (s.needs_grad(2)) gb = g.dim() == 1 ? g : g.reshape({-1, g.size(-1)}).sum(0);
     return grads(gx, gw, gb);

@@ -68,18 +68,41 @@ void sum_rows(const T* p, int64_t n, int64_t row, R* out, double scale) {
 }
 
 // scale * (sum over the rows of a contiguous [rows, cols] block): the bias gradient. Columns go in
-// blocks whose double accumulators live on the stack; each row of a block is one contiguous run.
+// blocks of 256; floats are first added in float over runs of up to 64 rows (vector adds, like
+// PyTorch's kernel), and those partial sums in double, so long columns keep their precision.
 template <class T, class R>
 void sum_columns(const T* p, int64_t rows, int64_t cols, R* out, double scale) {
   if (cols == 1) return sum_rows(p, 1, rows, out, scale);
-  constexpr int64_t kBlock = 256;
+  constexpr int64_t kBlock = 256, kRun = 64;
   acc_t<R> acc[kBlock];
   for (int64_t c0 = 0; c0 < cols; c0 += kBlock) {
     int64_t w = std::min(kBlock, cols - c0);
     std::fill(acc, acc + w, acc_t<R>(0));
-    const T* q = p + c0;
-    for (int64_t r = 0; r < rows; ++r, q += cols)
-      for (int64_t j = 0; j < w; ++j) acc[j] += q[j];
+    if constexpr (std::is_floating_point_v<T>) {
+      for (int64_t r0 = 0; r0 < rows; r0 += kRun) {
+        int64_t r1 = std::min(rows, r0 + kRun), j = 0;
+        for (; j + 16 <= w; j += 16) {  // 16 running sums that stay in registers
+          const T* q = p + r0 * cols + c0 + j;
+          T s[16];
+          for (int k = 0; k < 16; ++k) s[k] = q[k];
+          for (int64_t r = r0 + 1; r < r1; ++r) {
+            q += cols;
+            for (int k = 0; k < 16; ++k) s[k] += q[k];
+          }
+          for (int k = 0; k < 16; ++k) acc[j + k] += s[k];
+        }
+        for (; j < w; ++j) {
+          const T* q = p + r0 * cols + c0 + j;
+          T s = *q;
+          for (int64_t r = r0 + 1; r < r1; ++r) s += *(q += cols);
+          acc[j] += s;
+        }
+      }
+    } else {
+      const T* q = p + c0;
+      for (int64_t r = 0; r < rows; ++r, q += cols)
+        for (int64_t j = 0; j < w; ++j) acc[j] += q[j];
+    }
     for (int64_t j = 0; j < w; ++j) {
       if constexpr (std::is_floating_point_v<R>) out[c0 + j] = static_cast<R>(acc[j] * scale);
       else out[c0 + j] = static_cast<R>(acc[j]);

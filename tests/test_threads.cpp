@@ -36,7 +36,9 @@ TEST_CASE("threads: set_num_threads sets the pool size and rejects zero") {
   CHECK(get_num_threads() == 3);
   set_num_threads(1);
   CHECK(get_num_threads() == 1);
-  CHECK_THROWS_WITH(set_num_threads(0), doctest::Contains("expected a positive number of threads, got 0"));
+  CHECK_THROWS_WITH(set_num_threads(0), doctest::Contains("expected a positive number of threads (at most 1024), got 0"));
+  CHECK_THROWS_WITH(set_num_threads(5000), doctest::Contains("got 5000"));
+  CHECK(get_num_threads() == 1);  // a refused value changes nothing
 }
 
 TEST_CASE("threads: parallel_tasks runs every task once and rethrows a task's error") {
