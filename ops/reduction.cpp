@@ -50,10 +50,17 @@ int64_t leading_dims(const Tensor& a, IntArrayRef dims) {
   return k < a.dim() ? k : 0;
 }
 
-// scale * (sum of each contiguous row of p): n rows of `row` elements. Eight partial sums keep the
+// A sum rounded to the result type, then divided there (a mean), as PyTorch's mean = sum / count.
+template <class R, class A>
+R finish(A sum, double divisor) {
+  if constexpr (std::is_floating_point_v<R>) return divisor == 1 ? static_cast<R>(sum) : static_cast<R>(sum) / static_cast<R>(divisor);
+  else return static_cast<R>(sum);
+}
+
+// (sum of each contiguous row of p) / divisor: n rows of `row` elements. Eight partial sums keep the
 // loop from waiting on one chain of additions; the order is fixed, so results are reproducible.
 template <class T, class R>
-void sum_rows(const T* p, int64_t n, int64_t row, R* out, double scale) {
+void sum_rows(const T* p, int64_t n, int64_t row, R* out, double divisor) {
   for (int64_t i = 0; i < n; ++i, p += row) {
     acc_t<R> part[8] = {};
     int64_t j = 0;
@@ -62,17 +69,17 @@ void sum_rows(const T* p, int64_t n, int64_t row, R* out, double scale) {
     acc_t<R> s = 0;
     for (; j < row; ++j) s += p[j];
     for (int k = 0; k < 8; ++k) s += part[k];
-    if constexpr (std::is_floating_point_v<R>) out[i] = static_cast<R>(s * scale);
-    else out[i] = static_cast<R>(s);
+    out[i] = finish<R>(s, divisor);
   }
 }
 
-// scale * (sum over the rows of a contiguous [rows, cols] block): the bias gradient. Columns go in
-// blocks of 256; floats are first added in float over runs of up to 64 rows (vector adds, like
-// PyTorch's kernel), and those partial sums in double, so long columns keep their precision.
+// (sum over the rows of a contiguous [rows, cols] block) / divisor: the bias gradient. Columns go in
+// blocks of 256; floats are first added in float over runs of up to 64 rows, 16 columns at a time
+// in registers (vector adds, like PyTorch's kernel), and those partial sums in double, so long
+// columns keep their precision. Leftover columns (fewer than 16) add in double throughout.
 template <class T, class R>
-void sum_columns(const T* p, int64_t rows, int64_t cols, R* out, double scale) {
-  if (cols == 1) return sum_rows(p, 1, rows, out, scale);
+void sum_columns(const T* p, int64_t rows, int64_t cols, R* out, double divisor) {
+  if (cols == 1) return sum_rows(p, 1, rows, out, divisor);
   constexpr int64_t kBlock = 256, kRun = 64;
   acc_t<R> acc[kBlock];
   for (int64_t c0 = 0; c0 < cols; c0 += kBlock) {
@@ -93,7 +100,7 @@ void sum_columns(const T* p, int64_t rows, int64_t cols, R* out, double scale) {
         }
         for (; j < w; ++j) {
           const T* q = p + r0 * cols + c0 + j;
-          T s = *q;
+          acc_t<R> s = *q;
           for (int64_t r = r0 + 1; r < r1; ++r) s += *(q += cols);
           acc[j] += s;
         }
@@ -103,10 +110,7 @@ void sum_columns(const T* p, int64_t rows, int64_t cols, R* out, double scale) {
       for (int64_t r = 0; r < rows; ++r, q += cols)
         for (int64_t j = 0; j < w; ++j) acc[j] += q[j];
     }
-    for (int64_t j = 0; j < w; ++j) {
-      if constexpr (std::is_floating_point_v<R>) out[c0 + j] = static_cast<R>(acc[j] * scale);
-      else out[c0 + j] = static_cast<R>(acc[j]);
-    }
+    for (int64_t j = 0; j < w; ++j) out[c0 + j] = finish<R>(acc[j], divisor);
   }
 }
 
@@ -122,15 +126,15 @@ bool reduces_all(const Tensor& a, IntArrayRef dims, const char* op) {
   return static_cast<int64_t>(dims.size()) == a.dim();
 }
 
-// The values of sum (scale 1) and mean (scale 1 / count) over `dims`; no autograd.
-Tensor sum_kernel(const Tensor& a, IntArrayRef dims, bool keepdim, double scale, const char* op) {
+// The values of sum (divisor 1) and mean (divisor: the count) over `dims`; no autograd.
+Tensor sum_kernel(const Tensor& a, IntArrayRef dims, bool keepdim, double divisor, const char* op) {
   ScalarType t = a.dtype() == kBool ? kInt64 : a.dtype();
   Tensor out;
   if (a.is_contiguous() && reduces_all(a, dims, op)) {  // the whole tensor is one row
     out = empty(keepdim ? Shape(a.dim(), 1) : Shape(), t);
     dispatch(a.dtype(), [&]<class T>() {
       using R = std::conditional_t<std::is_same_v<T, bool>, int64_t, T>;
-      sum_rows<T, R>(static_cast<const T*>(a.raw_data()), 1, a.numel(), static_cast<R*>(out.raw_data()), scale);
+      sum_rows<T, R>(static_cast<const T*>(a.raw_data()), 1, a.numel(), static_cast<R*>(out.raw_data()), divisor);
     });
   } else if (int64_t k = leading_dims(a, dims); k > 0) {
     Shape out_shape;
@@ -141,14 +145,14 @@ Tensor sum_kernel(const Tensor& a, IntArrayRef dims, bool keepdim, double scale,
     int64_t cols = out.numel(), rows = cols ? a.numel() / cols : 0;
     dispatch(a.dtype(), [&]<class T>() {
       using R = std::conditional_t<std::is_same_v<T, bool>, int64_t, T>;
-      sum_columns<T, R>(static_cast<const T*>(a.raw_data()), rows, cols, static_cast<R*>(out.raw_data()), scale);
+      sum_columns<T, R>(static_cast<const T*>(a.raw_data()), rows, cols, static_cast<R*>(out.raw_data()), divisor);
     });
   } else {
     auto r = kernels::reduce_rows(a, dims, keepdim, op);
     out = empty(r.out_shape, t);
     dispatch(a.dtype(), [&]<class T>() {
       using R = std::conditional_t<std::is_same_v<T, bool>, int64_t, T>;
-      sum_rows<T, R>(static_cast<const T*>(r.rows.raw_data()), out.numel(), r.row, static_cast<R*>(out.raw_data()), scale);
+      sum_rows<T, R>(static_cast<const T*>(r.rows.raw_data()), out.numel(), r.row, static_cast<R*>(out.raw_data()), divisor);
     });
   }
   return out;
@@ -173,16 +177,16 @@ Tensor sum(const Tensor& a, IntArrayRef dims, bool keepdim) {
   });
 }
 
-// d(mean x)/dx = 1/count, broadcast back over the reduced dims
+// d(mean x)/dx = 1/count (divided, as torch does), broadcast back over the reduced dims
 Tensor mean(const Tensor& a, IntArrayRef dims, bool keepdim) {
   CTORCH_CHECK(a.is_floating_point(), "mean: could not infer output dtype. Input dtype must be floating point, got {}",
                dtype_name(a.dtype()));
-  double scale = 1.0 / static_cast<double>(reduced_count(a, dims));  // 1/0 = inf: the mean of nothing is nan
-  Tensor out = sum_kernel(a, dims, keepdim, scale, "mean");
+  double count = static_cast<double>(reduced_count(a, dims));  // 0: the mean of nothing is 0/0 = nan
+  Tensor out = sum_kernel(a, dims, keepdim, count, "mean");
   Shape in_shape(a.sizes()), d = dims_copy(dims);
   return record(dims.empty() ? "MeanBackward0" : "MeanBackward1", out, {a}, {},
-                [in_shape, d, keepdim, scale](const Saved&, const Tensor& g) {
-                  return grads(unreduce(g * scale, in_shape, d, keepdim).expand(in_shape));
+                [in_shape, d, keepdim, count](const Saved&, const Tensor& g) {
+                  return grads(unreduce(g / count, in_shape, d, keepdim).expand(in_shape));
                 });
 }
 
