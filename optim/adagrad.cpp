@@ -59,8 +59,8 @@ void Adagrad::update(ParamGroup& group) {
     Tensor& sum = detail::buffer(st, "sum", p, init);
     const double step = detail::increment_step(st, kFloat32);
     const double clr = lr / (1 + (step - 1) * lr_decay);
-    detail::for_param(p, grad, "Adagrad", [&]<class T>(T* __restrict w, const T* __restrict g, int64_t n) {
-      T* __restrict s = sum.data_ptr<T>();
+    detail::for_param(p, grad, "Adagrad", [&]<class T>(T* __restrict w, const T* __restrict g, int64_t n, int64_t at) {
+      T* __restrict s = sum.data_ptr<T>() + at;
       const T wd = static_cast<T>(weight_decay), e = static_cast<T>(eps), neg_clr = static_cast<T>(-clr);
       detail::static_bools(
           [&](auto MAX, auto WD) {

@@ -41,10 +41,10 @@ void adam_update(Optimizer& opt, ParamGroup& group, bool decoupled, std::string_
     const double bias_correction2 = 1 - std::pow(beta2, step);
     const double step_size = lr / bias_correction1;
     const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-    detail::for_param(p, grad, op, [&]<class T>(T* __restrict w, const T* __restrict g, int64_t n) {
-      T* __restrict m = exp_avg.data_ptr<T>();
-      T* __restrict v = exp_avg_sq.data_ptr<T>();
-      T* __restrict vmax = max_exp_avg_sq ? max_exp_avg_sq->data_ptr<T>() : nullptr;
+    detail::for_param(p, grad, op, [&]<class T>(T* __restrict w, const T* __restrict g, int64_t n, int64_t at) {
+      T* __restrict m = exp_avg.data_ptr<T>() + at;
+      T* __restrict v = exp_avg_sq.data_ptr<T>() + at;
+      T* __restrict vmax = max_exp_avg_sq ? max_exp_avg_sq->data_ptr<T>() + at : nullptr;
       const T b1 = static_cast<T>(beta1), one_minus_b1 = static_cast<T>(1 - beta1);
       const T b2 = static_cast<T>(beta2), one_minus_b2 = static_cast<T>(1 - beta2);
       const T wd = static_cast<T>(weight_decay), decay = static_cast<T>(1 - lr * weight_decay);

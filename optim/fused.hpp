@@ -1,7 +1,8 @@
 #pragma once
 // Internal to optim/: the update loops run over raw contiguous buffers. `for_param` hands a loop
-// the param's and grad's buffers (and bumps the param's version counter, as an in-place op
-// would); a non-contiguous param or grad goes through contiguous copies (the slow path: rare).
+// the param's and grad's buffers, in one block per thread when the param is big (and bumps the
+// param's version counter, as an in-place op would); a non-contiguous param or grad goes through
+// contiguous copies (the slow path: rare).
 // `static_bools` turns run-time flags into compile-time ones, so each loop is branch-free.
 // `sqrt_chunks` splits a loop that takes square roots in three passes over chunks of 256 elements:
 // std::sqrt keeps a loop scalar (it may set errno, unless built with -fno-math-errno), so the roots
@@ -17,10 +18,28 @@
 #endif
 
 #include "../core/tensor.hpp"
+#include "../core/threads.hpp"
 
 namespace ctorch::optim::detail {
 
-// f.template operator()<T>(T* param, const T* grad, int64_t n), T the param's floating type.
+// f.template operator()<T>(T* param, const T* grad, int64_t n, int64_t at): update the n elements
+// that start at element `at` (param and grad already point there; state buffers add `at`
+// themselves). T is the param's floating type. A big parameter is cut into one block per thread
+// (the updates are elementwise, so the blocks are independent): f must only read what it captures.
+inline constexpr int64_t kParallelElements = int64_t{1} << 16;
+
+template <class T, class F>
+void update_blocks(T* w, const T* g, int64_t n, F& f) {
+  int threads = get_num_threads();
+  int parts = n >= kParallelElements ? static_cast<int>(std::min<int64_t>(threads, n / (kParallelElements / 2))) : 1;
+  if (parts < 2) return f.template operator()<T>(w, g, n, int64_t{0});
+  int64_t step = ((n + parts - 1) / parts + 63) / 64 * 64;  // whole cache lines per block
+  parallel_tasks(parts, [&](int i) {
+    int64_t lo = i * step, hi = std::min(n, lo + step);
+    if (lo < hi) f.template operator()<T>(w + lo, g + lo, hi - lo, lo);
+  });
+}
+
 template <class F>
 void for_param(const Tensor& param, const Tensor& grad, std::string_view op, F&& f) {
   CTORCH_CHECK(same_shape(grad.sizes(), param.sizes()), "{}: grad of shape {} does not match its param of shape {}",
@@ -30,11 +49,11 @@ void for_param(const Tensor& param, const Tensor& grad, std::string_view op, F&&
     if (!g.is_contiguous()) g = g.contiguous();
     const int64_t n = param.numel();
     if (param.is_contiguous()) {
-      f.template operator()<T>(param.data_ptr<T>(), static_cast<const T*>(g.data_ptr<T>()), n);
+      update_blocks<T>(param.data_ptr<T>(), static_cast<const T*>(g.data_ptr<T>()), n, f);
       ++param.impl()->storage->version;
     } else {
       Tensor work = param.clone();  // contiguous
-      f.template operator()<T>(work.data_ptr<T>(), static_cast<const T*>(g.data_ptr<T>()), n);
+      update_blocks<T>(work.data_ptr<T>(), static_cast<const T*>(g.data_ptr<T>()), n, f);
       Tensor(param).copy_(work);    // bumps the version
     }
   });

@@ -40,10 +40,10 @@ void RMSprop::update(ParamGroup& group) {
     Tensor& square_avg = detail::buffer(st, "square_avg", p);
     Tensor* momentum_buffer = momentum > 0 ? &detail::buffer(st, "momentum_buffer", p) : nullptr;
     Tensor* grad_avg = centered ? &detail::buffer(st, "grad_avg", p) : nullptr;
-    detail::for_param(p, grad, "RMSprop", [&]<class T>(T* __restrict w, const T* __restrict g, int64_t n) {
-      T* __restrict sq = square_avg.data_ptr<T>();
-      T* __restrict buf = momentum_buffer ? momentum_buffer->data_ptr<T>() : nullptr;
-      T* __restrict ga = grad_avg ? grad_avg->data_ptr<T>() : nullptr;
+    detail::for_param(p, grad, "RMSprop", [&]<class T>(T* __restrict w, const T* __restrict g, int64_t n, int64_t at) {
+      T* __restrict sq = square_avg.data_ptr<T>() + at;
+      T* __restrict buf = momentum_buffer ? momentum_buffer->data_ptr<T>() + at : nullptr;
+      T* __restrict ga = grad_avg ? grad_avg->data_ptr<T>() + at : nullptr;
       const T a = static_cast<T>(alpha), one_minus_a = static_cast<T>(1 - alpha);
       const T wd = static_cast<T>(weight_decay), e = static_cast<T>(eps), mom = static_cast<T>(momentum);
       const T neg_lr = static_cast<T>(-lr);

@@ -42,8 +42,8 @@ void SGD::update(ParamGroup& group) {
       first = st.count("momentum_buffer") == 0;  // torch: the buffer starts as a copy of the first d_p
       buf = &detail::buffer(st, "momentum_buffer", p);
     }
-    detail::for_param(p, grad, "SGD", [&]<class T>(T* __restrict w, const T* __restrict g, int64_t n) {
-      T* __restrict b = buf ? buf->data_ptr<T>() : nullptr;
+    detail::for_param(p, grad, "SGD", [&]<class T>(T* __restrict w, const T* __restrict g, int64_t n, int64_t at) {
+      T* __restrict b = buf ? buf->data_ptr<T>() + at : nullptr;
       const T wd = static_cast<T>(weight_decay), mom = static_cast<T>(momentum);
       const T keep = static_cast<T>(1 - dampening), neg_lr = static_cast<T>(-lr);
       detail::static_bools(

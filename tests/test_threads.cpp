@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <ctorch/ctorch.hpp>
+#include <ctorch/optim/optim.hpp>
 
 using namespace ctorch;
 
@@ -85,4 +86,32 @@ TEST_CASE("threads: a product split across threads equals the single-threaded on
   linear(x, wp, b).sum().backward();
   CHECK(max_abs_diff(gx1, x.grad()) < 1e-3);
   CHECK(max_abs_diff(gw1, wp.grad()) < 1e-3);
+}
+
+TEST_CASE("threads: optimizer updates cut into blocks equal the single-threaded ones, bit for bit") {
+  ThreadsGuard g;
+  // 200,000 elements: over optim's threshold, so two threads each update one block of the param
+  // and of its state (momentum, exp_avg, exp_avg_sq, ...); elementwise, so the result is identical.
+  auto run = [](int threads, auto make_optimizer) {
+    set_num_threads(threads);
+    manual_seed(0);
+    Tensor w = randn({400, 500}).requires_grad_();
+    Tensor target = randn({400, 500});
+    auto opt = make_optimizer(TensorList{w});
+    for (int step = 0; step < 3; ++step) {
+      opt.zero_grad();
+      ((w - target) * (w - target)).sum().backward();
+      opt.step();
+    }
+    return w.detach().to_vector<float>();
+  };
+  auto sgd = [](TensorList ps) { return optim::SGD(ps, {.lr = 0.01, .momentum = 0.9, .weight_decay = 1e-3}); };
+  auto adam = [](TensorList ps) { return optim::Adam(ps, {.lr = 0.01, .amsgrad = true}); };
+  auto rms = [](TensorList ps) { return optim::RMSprop(ps, {.lr = 0.01, .momentum = 0.5, .centered = true}); };
+  auto adagrad = [](TensorList ps) { return optim::Adagrad(ps, {.lr = 0.1, .lr_decay = 0.01}); };
+  CHECK(run(1, sgd) == run(2, sgd));
+  CHECK(run(1, adam) == run(2, adam));
+  CHECK(run(1, rms) == run(2, rms));
+  CHECK(run(1, adagrad) == run(2, adagrad));
+  CHECK(run(1, sgd) != run(1, adam));  // the runs do differ by optimizer
 }
