@@ -21,6 +21,8 @@
 #include <string>
 #include <type_traits>
 
+#include "cli.hpp"
+
 using namespace ctorch;
 using Clock = std::chrono::steady_clock;
 
@@ -42,29 +44,16 @@ const char* kUsage = R"(usage: fashion_cnn [options]
   --batch-size N      mini-batch size (default 64)
   --optimizer NAME    sgd (momentum 0.9) or adam (default sgd)
   --lr X              learning rate (default 0.05 for sgd, 1e-3 for adam)
-  --threads N         OpenBLAS threads (default: OpenBLAS's own)
+  --threads N         threads (default: the number of cores)
   --seed N            manual_seed for weights and shuffling (default 0)
   --data DIR          FashionMNIST IDX files (default $CTORCH_DATA or /usr/share/datasets/fashion-mnist)
   --help              this text
 )";
 
-[[noreturn]] void die(const std::string& msg) {
-  std::fprintf(stderr, "fashion_cnn: %s\n%s", msg.c_str(), kUsage);
-  std::exit(2);
-}
-
+const cli::Program kProgram{"fashion_cnn", kUsage};
+[[noreturn]] void die(const std::string& msg) { cli::die(kProgram, msg); }
 template <class T> T parse_number(const std::string& flag, const std::string& s, T lo, T hi) {
-  try {
-    size_t used = 0;
-    double v = std::stod(s, &used);
-    if (used != s.size() || !(v >= static_cast<double>(lo) && v <= static_cast<double>(hi))) throw std::invalid_argument(s);
-    if constexpr (std::is_integral_v<T>) {
-      if (v != static_cast<double>(static_cast<T>(v))) throw std::invalid_argument(s);
-    }
-    return static_cast<T>(v);
-  } catch (const std::exception&) {
-    die(fmt::format("bad value '{}' for {} (expected a number in [{}, {}])", s, flag, lo, hi));
-  }
+  return cli::parse_number<T>(kProgram, flag, s, lo, hi);
 }
 
 Args parse_args(int argc, char** argv) {

@@ -31,6 +31,8 @@
 #include <tuple>
 #include <vector>
 
+#include "cli.hpp"
+
 using namespace ctorch;
 namespace F = ctorch::nn::functional;
 
@@ -519,26 +521,16 @@ const char* kUsage = R"(usage: nn_really [options]
                          data, scratch, module, linear, optim, dataset, dataloader, validation,
                          fit, cnn, sequential, wrapped
   --epochs N             epochs of every training step (default 2, as the tutorial)
-  --threads N            OpenBLAS threads (default: OpenBLAS's own)
+  --threads N            threads (default: the number of cores)
   --data DIR             FashionMNIST IDX files (default $CTORCH_DATA or /usr/share/datasets/fashion-mnist)
   --help                 this text
 Prints what the tutorial prints; each step's time goes to stderr.
 )";
 
-[[noreturn]] void die(const std::string& msg) {
-  std::fprintf(stderr, "nn_really: %s\n%s", msg.c_str(), kUsage);
-  std::exit(2);
-}
-
-int parse_int(const std::string& flag, const std::string& s, int lo, int hi) {
-  try {
-    size_t used = 0;
-    long v = std::stol(s, &used);
-    if (used != s.size() || v < lo || v > hi) throw std::invalid_argument(s);
-    return static_cast<int>(v);
-  } catch (const std::exception&) {
-    die(fmt::format("bad value '{}' for {} (expected an integer in [{}, {}])", s, flag, lo, hi));
-  }
+const cli::Program kProgram{"nn_really", kUsage};
+[[noreturn]] void die(const std::string& msg) { cli::die(kProgram, msg); }
+template <class T> T parse_number(const std::string& flag, const std::string& s, T lo, T hi) {
+  return cli::parse_number<T>(kProgram, flag, s, lo, hi);
 }
 
 struct Args {
@@ -557,8 +549,8 @@ Args parse_args(int argc, char** argv) {
     }
     if (i + 1 >= argc) die("missing value after " + f);
     std::string v = argv[++i];
-    if (f == "--epochs") epochs = parse_int(f, v, 1, 100);
-    else if (f == "--threads") a.threads = parse_int(f, v, 1, 256);
+    if (f == "--epochs") epochs = parse_number<int>(f, v, 1, 100);
+    else if (f == "--threads") a.threads = parse_number<int>(f, v, 1, 256);
     else if (f == "--data") a.data = v;
     else if (f == "--step") {
       std::stringstream list(v);

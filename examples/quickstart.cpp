@@ -20,6 +20,8 @@
 #include <optional>
 #include <string>
 
+#include "cli.hpp"
+
 using namespace ctorch;
 using Clock = std::chrono::steady_clock;
 
@@ -54,7 +56,7 @@ const char* kUsage = R"(usage: quickstart [options]
   --batch-size N      mini-batch size (default 64)
   --lr X              learning rate (default 1e-3)
   --optimizer NAME    sgd or adam (default sgd)
-  --threads N         OpenBLAS threads (default: OpenBLAS's own)
+  --threads N         threads (default: the number of cores)
   --seed N            manual_seed for weights and shuffling (default 0)
   --data DIR          FashionMNIST IDX files (default $CTORCH_DATA or /usr/share/datasets/fashion-mnist)
   --save FILE         save the trained model (safetensors)
@@ -64,23 +66,10 @@ const char* kUsage = R"(usage: quickstart [options]
   --help              this text
 )";
 
-[[noreturn]] void die(const std::string& msg) {
-  std::fprintf(stderr, "quickstart: %s\n%s", msg.c_str(), kUsage);
-  std::exit(2);
-}
-
+const cli::Program kProgram{"quickstart", kUsage};
+[[noreturn]] void die(const std::string& msg) { cli::die(kProgram, msg); }
 template <class T> T parse_number(const std::string& flag, const std::string& s, T lo, T hi) {
-  try {
-    size_t used = 0;
-    double v = std::stod(s, &used);
-    if (used != s.size() || !(v >= static_cast<double>(lo) && v <= static_cast<double>(hi))) throw std::invalid_argument(s);
-    if constexpr (std::is_integral_v<T>) {
-      if (v != static_cast<double>(static_cast<T>(v))) throw std::invalid_argument(s);
-    }
-    return static_cast<T>(v);
-  } catch (const std::exception&) {
-    die(fmt::format("bad value '{}' for {} (expected a number in [{}, {}])", s, flag, lo, hi));
-  }
+  return cli::parse_number<T>(kProgram, flag, s, lo, hi);
 }
 
 Args parse_args(int argc, char** argv) {
