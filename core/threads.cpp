@@ -19,7 +19,6 @@ namespace {
 
 thread_local bool inside_task = false;  // set on pool workers and while the caller runs a job
 
-
 // A job is n tasks. Whoever is free claims the next unclaimed one (the caller included), so a
 // worker that the OS has not scheduled yet never holds the caller up: the caller then runs all the
 // tasks itself. Workers wait for a new job number; between jobs they spin for a while before they

@@ -13,13 +13,14 @@
 
 namespace ctorch {
 
-void set_num_threads(int n);  // n >= 1
+// 1 <= n <= 1024. Call it while no other thread is running ctorch work: it replaces the pool.
+void set_num_threads(int n);
 int get_num_threads();
 std::string blas_kernels();  // the name of the kernel family OpenBLAS runs, e.g. "SkylakeX"
 
-// Runs task(i) for i in [0, n) at once, i = 0 on the calling thread, the others on the pool's
-// workers; n <= get_num_threads(). Returns when all are done; rethrows the first exception.
-// Called from inside a task, it runs the tasks one after the other.
+// Runs task(i) for i in [0, n) at once on the calling thread and the pool's workers, each task
+// taken by whichever thread is free first; n <= get_num_threads(). Returns when all are done;
+// rethrows the first exception. Called from inside a task, it runs the tasks one after the other.
 void parallel_tasks(int n, const std::function<void(int)>& task);
 
 }  // namespace ctorch
