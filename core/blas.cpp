@@ -160,18 +160,18 @@ void gemm(const MatRef& a, const MatRef& b, const Tensor& out, double beta) {
 void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& out, double beta) {
   int64_t B = out.size(0), M = out.size(1), N = out.size(2), K = a.size(2);
   int64_t sa = a.size(0) == 1 ? 0 : a.stride(0), sb = b.size(0) == 1 ? 0 : b.stride(0);
-  size_t es = element_size(out.dtype());
-  char* pa = static_cast<char*>(a.raw_data());
-  char* pb = static_cast<char*>(b.raw_data());
-  char* pc = static_cast<char*>(out.raw_data());
-  for (int64_t i = 0; i < B; ++i) {
-    MatRef ai{pa + i * sa * es, M, K, a.stride(1), a.stride(2)};
-    MatRef bi{pb + i * sb * es, K, N, b.stride(1), b.stride(2)};
-    dispatch(out.dtype(), [&]<class T>() {
-      if constexpr (std::is_same_v<T, bool>) throw Error("matmul: not implemented for bool tensors");
-      else gemm<T>(ai, bi, reinterpret_cast<T*>(pc) + i * M * N, N, beta);
-    });
-  }
+  dispatch(out.dtype(), [&]<class T>() {
+    if constexpr (std::is_same_v<T, bool>) {
+      throw Error("matmul: not implemented for bool tensors");
+    } else {
+      const T* pa = static_cast<const T*>(a.raw_data());
+      const T* pb = static_cast<const T*>(b.raw_data());
+      T* pc = static_cast<T*>(out.raw_data());
+      for (int64_t i = 0; i < B; ++i)
+        gemm<T>(MatRef{pa + i * sa, M, K, a.stride(1), a.stride(2)}, MatRef{pb + i * sb, K, N, b.stride(1), b.stride(2)},
+                pc + i * M * N, N, beta);
+    }
+  });
 }
 
 }  // namespace ctorch::kernels

@@ -115,7 +115,9 @@ int default_threads() {
 }
 
 std::mutex pool_mu;
-Pool* pool = nullptr;  // never destroyed at exit: workers may be asleep in a futex then, harmlessly
+// Never destroyed at exit: workers may be asleep in a futex then, harmlessly. Atomic, so that every
+// product's get_num_threads() reads it without taking pool_mu.
+std::atomic<Pool*> pool{nullptr};
 
 // OpenBLAS 0.3.21 (Debian 12's) does not know CPUs newer than itself (Sapphire Rapids and later)
 // and falls back to its SSE3 "Prescott" kernels, 3-4x slower than the AVX-512 ones such a CPU
@@ -146,13 +148,14 @@ void choose_blas_kernels() {
 }
 
 Pool& current_pool() {
+  if (Pool* p = pool.load(std::memory_order_acquire)) return *p;
   std::lock_guard lock(pool_mu);
-  if (!pool) {
+  if (!pool.load()) {
     choose_blas_kernels();
     openblas_set_num_threads(1);  // the parallelism is ours (see threads.hpp)
-    pool = new Pool(default_threads());
+    pool.store(new Pool(default_threads()), std::memory_order_release);
   }
-  return *pool;
+  return *pool.load();
 }
 
 }  // namespace
@@ -160,11 +163,12 @@ Pool& current_pool() {
 void set_num_threads(int n) {
   CTORCH_CHECK(n >= 1 && n <= 1024, "set_num_threads: expected a positive number of threads (at most 1024), got {}", n);
   std::lock_guard lock(pool_mu);
-  if (!pool) choose_blas_kernels();
+  Pool* old = pool.load();
+  if (!old) choose_blas_kernels();
   openblas_set_num_threads(1);
-  if (pool && pool->size() == n) return;
-  delete pool;
-  pool = new Pool(n);
+  if (old && old->size() == n) return;
+  pool.store(new Pool(n), std::memory_order_release);
+  delete old;
 }
 
 int get_num_threads() { return current_pool().size(); }

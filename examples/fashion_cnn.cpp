@@ -51,32 +51,21 @@ const char* kUsage = R"(usage: fashion_cnn [options]
 )";
 
 const cli::Program kProgram{"fashion_cnn", kUsage};
-[[noreturn]] void die(const std::string& msg) { cli::die(kProgram, msg); }
-template <class T> T parse_number(const std::string& flag, const std::string& s, T lo, T hi) {
-  return cli::parse_number<T>(kProgram, flag, s, lo, hi);
-}
 
 Args parse_args(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string f = argv[i];
-    if (f == "--help" || f == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) die("missing value after " + f);
-    std::string v = argv[++i];
-    if (f == "--epochs") a.epochs = parse_number<int>(f, v, 1, 1000);
-    else if (f == "--batch-size") a.batch_size = parse_number<int64_t>(f, v, 1, 60000);
-    else if (f == "--lr") a.lr = parse_number<double>(f, v, 1e-12, 10.0), a.lr_given = true;
+  kProgram.for_each_option(argc, argv, [&](const std::string& f, const std::string& v) {
+    if (f == "--epochs") a.epochs = kProgram.number<int>(f, v, 1, 1000);
+    else if (f == "--batch-size") a.batch_size = kProgram.number<int64_t>(f, v, 1, 60000);
+    else if (f == "--lr") a.lr = kProgram.number<double>(f, v, 1e-12, 10.0), a.lr_given = true;
     else if (f == "--optimizer") {
-      if (v != "sgd" && v != "adam") die("bad value '" + v + "' for --optimizer (expected sgd or adam)");
+      if (v != "sgd" && v != "adam") kProgram.die("bad value '" + v + "' for --optimizer (expected sgd or adam)");
       a.optimizer = v;
-    } else if (f == "--threads") a.threads = parse_number<int>(f, v, 1, 256);
-    else if (f == "--seed") a.seed = parse_number<uint64_t>(f, v, 0, uint64_t{1} << 53);
+    } else if (f == "--threads") a.threads = kProgram.number<int>(f, v, 1, 256);
+    else if (f == "--seed") a.seed = kProgram.number<uint64_t>(f, v, 0, uint64_t{1} << 53);
     else if (f == "--data") a.data = v;
-    else die("unknown option " + f);
-  }
+    else kProgram.die("unknown option " + f);
+  });
   if (!a.lr_given && a.optimizer == "adam") a.lr = 1e-3;
   return a;
 }

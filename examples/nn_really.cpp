@@ -528,10 +528,6 @@ Prints what the tutorial prints; each step's time goes to stderr.
 )";
 
 const cli::Program kProgram{"nn_really", kUsage};
-[[noreturn]] void die(const std::string& msg) { cli::die(kProgram, msg); }
-template <class T> T parse_number(const std::string& flag, const std::string& s, T lo, T hi) {
-  return cli::parse_number<T>(kProgram, flag, s, lo, hi);
-}
 
 struct Args {
   std::vector<std::string> steps;
@@ -541,16 +537,9 @@ struct Args {
 
 Args parse_args(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string f = argv[i];
-    if (f == "--help" || f == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) die("missing value after " + f);
-    std::string v = argv[++i];
-    if (f == "--epochs") epochs = parse_number<int>(f, v, 1, 100);
-    else if (f == "--threads") a.threads = parse_number<int>(f, v, 1, 256);
+  kProgram.for_each_option(argc, argv, [&](const std::string& f, const std::string& v) {
+    if (f == "--epochs") epochs = kProgram.number<int>(f, v, 1, 100);
+    else if (f == "--threads") a.threads = kProgram.number<int>(f, v, 1, 256);
     else if (f == "--data") a.data = v;
     else if (f == "--step") {
       std::stringstream list(v);
@@ -558,11 +547,11 @@ Args parse_args(int argc, char** argv) {
       while (std::getline(list, name, ',')) {
         if (name == "all") continue;
         bool known = std::any_of(kSteps.begin(), kSteps.end(), [&](const auto& s) { return s.first == name; });
-        if (!known) die("unknown step '" + name + "' for --step");
+        if (!known) kProgram.die("unknown step '" + name + "' for --step");
         a.steps.push_back(name);
       }
-    } else die("unknown option " + f);
-  }
+    } else kProgram.die("unknown option " + f);
+  });
   return a;
 }
 

@@ -67,36 +67,25 @@ const char* kUsage = R"(usage: quickstart [options]
 )";
 
 const cli::Program kProgram{"quickstart", kUsage};
-[[noreturn]] void die(const std::string& msg) { cli::die(kProgram, msg); }
-template <class T> T parse_number(const std::string& flag, const std::string& s, T lo, T hi) {
-  return cli::parse_number<T>(kProgram, flag, s, lo, hi);
-}
 
 Args parse_args(int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string f = argv[i];
-    if (f == "--help" || f == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) die("missing value after " + f);
-    std::string v = argv[++i];
-    if (f == "--epochs") a.epochs = parse_number<int>(f, v, 0, 1000);
-    else if (f == "--batch-size") a.batch_size = parse_number<int64_t>(f, v, 1, 60000);
-    else if (f == "--lr") a.lr = parse_number<double>(f, v, 1e-12, 10.0);
+  kProgram.for_each_option(argc, argv, [&](const std::string& f, const std::string& v) {
+    if (f == "--epochs") a.epochs = kProgram.number<int>(f, v, 0, 1000);
+    else if (f == "--batch-size") a.batch_size = kProgram.number<int64_t>(f, v, 1, 60000);
+    else if (f == "--lr") a.lr = kProgram.number<double>(f, v, 1e-12, 10.0);
     else if (f == "--optimizer") {
-      if (v != "sgd" && v != "adam") die("bad value '" + v + "' for --optimizer (expected sgd or adam)");
+      if (v != "sgd" && v != "adam") kProgram.die("bad value '" + v + "' for --optimizer (expected sgd or adam)");
       a.optimizer = v;
-    } else if (f == "--threads") a.threads = parse_number<int>(f, v, 1, 256);
-    else if (f == "--seed") a.seed = parse_number<uint64_t>(f, v, 0, uint64_t{1} << 53);
+    } else if (f == "--threads") a.threads = kProgram.number<int>(f, v, 1, 256);
+    else if (f == "--seed") a.seed = kProgram.number<uint64_t>(f, v, 0, uint64_t{1} << 53);
     else if (f == "--data") a.data = v;
     else if (f == "--save") a.save = v;
     else if (f == "--load") a.load = v;
     else if (f == "--curve") a.curve = v;
-    else if (f == "--predict") a.predict = parse_number<int64_t>(f, v, 0, 9999);
-    else die("unknown option " + f);
-  }
+    else if (f == "--predict") a.predict = kProgram.number<int64_t>(f, v, 0, 9999);
+    else kProgram.die("unknown option " + f);
+  });
   return a;
 }
 

@@ -120,23 +120,20 @@ void append_utf8(std::string& out, uint32_t cp) {
   }
 }
 
+// JSON's two-character escapes: the character and the letter after the backslash ("\/" is only
+// ever read: serde_json, like most writers, leaves '/' as it is).
+constexpr std::pair<char, char> kJsonEscapes[] = {
+    {'"', '"'}, {'\\', '\\'}, {'\b', 'b'}, {'\f', 'f'}, {'\n', 'n'}, {'\r', 'r'}, {'\t', 't'}};
+
 // A JSON string literal, escaped as serde_json does (so headers match the reference byte for byte).
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-        else out += ch;
-    }
+    const auto* e = std::find_if(std::begin(kJsonEscapes), std::end(kJsonEscapes), [&](auto p) { return p.first == ch; });
+    if (e != std::end(kJsonEscapes)) out += '\\', out += e->second;
+    else if (c < 0x20) out += fmt::format("\\u{:04x}", c);
+    else out += ch;
   }
   out += '"';
 }
@@ -281,14 +278,7 @@ class HeaderParser {
         if (++pos_ >= s_.size()) syntax_error(start, "unterminated string");
         const char e = s_[pos_++];
         switch (e) {
-          case '"': out += '"'; break;
-          case '\\': out += '\\'; break;
           case '/': out += '/'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'n': out += '\n'; break;
-          case 'r': out += '\r'; break;
-          case 't': out += '\t'; break;
           case 'u': {
             const size_t esc = pos_ - 2;
             uint32_t cp = parse_hex4();
@@ -303,7 +293,12 @@ class HeaderParser {
             append_utf8(out, cp);
             break;
           }
-          default: syntax_error(pos_ - 2, "invalid escape sequence in a string");
+          default: {
+            const auto* m = std::find_if(std::begin(kJsonEscapes), std::end(kJsonEscapes),
+                                         [&](auto p) { return p.second == e; });
+            if (m == std::end(kJsonEscapes)) syntax_error(pos_ - 2, "invalid escape sequence in a string");
+            out += m->first;
+          }
         }
         continue;
       }

@@ -23,6 +23,14 @@ Tensor dense(const Tensor& t) {
   return c;
 }
 
+// x as the [rows, in] matrix gemm reads: a 2-D x as it is (any strides), else its row-major data,
+// which `hold` keeps alive for as long as the MatRef is used.
+kernels::MatRef input_rows(const Tensor& x, Tensor& hold) {
+  if (x.dim() == 2) return kernels::matrix_of(x);
+  hold = dense(x);
+  return kernels::rows_of(hold);
+}
+
 // The product of two matrices, straight to gemm (no views made): the 2-D case of matmul, and
 // what the backward rules below are made of.
 // d(A B)/dA = G B^T, d(A B)/dB = A^T G
@@ -101,7 +109,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   Shape out_shape(x.sizes());
   out_shape[out_shape.size() - 1] = w.size(0);
   Tensor out = empty(out_shape, x.dtype());
-  kernels::MatRef xm = x.dim() == 2 ? kernels::matrix_of(x) : kernels::rows_of(dense(x));
+  Tensor x_rows;
+  kernels::MatRef xm = input_rows(x, x_rows);
   if (b.defined()) kernels::copy(out, b);
   kernels::gemm(xm, kernels::matrix_of(w).t(), out, b.defined() ? 1 : 0);
   return record("AddmmBackward0", out, {x, w, b}, {x, w}, [](const Saved& s, const Tensor& g_in) {
@@ -114,7 +123,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     };
     auto weight_grad = [&] {
       gw = empty(w.sizes(), w.dtype());
-      kernels::gemm(gm.t(), x.dim() == 2 ? kernels::matrix_of(x) : kernels::rows_of(dense(x)), gw);
+      Tensor x_rows;
+      kernels::gemm(gm.t(), input_rows(x, x_rows), gw);
     };
     // Two products of the same size: on two threads each runs whole, rather than each cut in two.
     if (s.needs_grad(0) && s.needs_grad(1) && get_num_threads() >= 2 &&

@@ -33,21 +33,23 @@ Tensor unreduce(const Tensor& g, IntArrayRef in_shape, IntArrayRef dims, bool ke
 
 Shape dims_copy(IntArrayRef dims) { return Shape(dims); }
 
-// How many leading dims `dims` names when they are exactly 0..k-1 (else 0): summing those of a
-// contiguous tensor adds whole rows together, with no transposed copy (the bias gradient).
-int64_t leading_dims(const Tensor& a, IntArrayRef dims) {
-  if (dims.empty() || !a.is_contiguous()) return 0;
+// How many dims `dims` names when they are exactly 0..k-1, each once (empty dims: all of them;
+// anything else, or a repeated dim, which reduce_rows reports: 0). k == a.dim() reduces the whole
+// tensor; 0 < k < a.dim() on a contiguous tensor adds whole rows together, with no transposed copy
+// (the bias gradient).
+int64_t leading_dims(const Tensor& a, IntArrayRef dims, const char* op) {
+  if (dims.empty()) return a.dim();
   std::array<bool, kMaxDims> hit{};
   for (int64_t d : dims) {
-    int64_t w = wrap_dim(d, a.dim(), "sum");
-    if (hit[w]) return 0;  // a repeated dim: the general path reports it
+    int64_t w = wrap_dim(d, a.dim(), op);
+    if (hit[w]) return 0;
     hit[w] = true;
   }
   int64_t k = 0;
   while (k < a.dim() && hit[k]) ++k;
   for (int64_t i = k; i < a.dim(); ++i)
     if (hit[i]) return 0;
-  return k < a.dim() ? k : 0;
+  return k;
 }
 
 // A sum rounded to the result type, then divided there (a mean), as PyTorch's mean = sum / count.
@@ -114,29 +116,18 @@ void sum_columns(const T* p, int64_t rows, int64_t cols, R* out, double divisor)
   }
 }
 
-// Whether `dims` names every dim of a exactly once (or is empty: reduce everything).
-bool reduces_all(const Tensor& a, IntArrayRef dims, const char* op) {
-  if (dims.empty()) return true;
-  std::array<bool, kMaxDims> hit{};
-  for (int64_t d : dims) {
-    int64_t w = wrap_dim(d, a.dim(), op);
-    if (hit[w]) return false;  // a repeated dim: reduce_rows reports it
-    hit[w] = true;
-  }
-  return static_cast<int64_t>(dims.size()) == a.dim();
-}
-
 // The values of sum (divisor 1) and mean (divisor: the count) over `dims`; no autograd.
 Tensor sum_kernel(const Tensor& a, IntArrayRef dims, bool keepdim, double divisor, const char* op) {
   ScalarType t = a.dtype() == kBool ? kInt64 : a.dtype();
   Tensor out;
-  if (a.is_contiguous() && reduces_all(a, dims, op)) {  // the whole tensor is one row
+  int64_t k = a.is_contiguous() ? leading_dims(a, dims, op) : 0;
+  if (a.is_contiguous() && k == a.dim()) {  // the whole tensor is one row
     out = empty(keepdim ? Shape(a.dim(), 1) : Shape(), t);
     dispatch(a.dtype(), [&]<class T>() {
       using R = std::conditional_t<std::is_same_v<T, bool>, int64_t, T>;
       sum_rows<T, R>(static_cast<const T*>(a.raw_data()), 1, a.numel(), static_cast<R*>(out.raw_data()), divisor);
     });
-  } else if (int64_t k = leading_dims(a, dims); k > 0) {
+  } else if (k > 0) {  // whole rows added together
     Shape out_shape;
     for (int64_t i = 0; i < a.dim(); ++i)
       if (i >= k) out_shape.push_back(a.size(i));

@@ -414,6 +414,21 @@ TEST_CASE("mm and dot") {
   CHECK(grad_ok([](const TensorList& t) { return dot(t[0], t[1]); }, {x, y}));
 }
 
+TEST_CASE("linear: strided and N-D inputs give what matmul gives; gradcheck") {
+  manual_seed(25);
+  Tensor w = uniform({4, 3}, -1, 1), b = uniform({4}, -1, 1);
+  // a permuted 3-D input is not contiguous: linear reads a row-major copy of it
+  Tensor x = uniform({3, 2, 5}, -1, 1).permute({1, 2, 0});  // [2, 5, 3]
+  REQUIRE_FALSE(x.is_contiguous());
+  std::vector<double> want = (matmul(x.contiguous(), w.t()) + b).to_vector<double>();
+  check_values(linear(x, w, b), {2, 5, 4}, want);
+  check_values(linear(x.select(0, 1).t().t(), w, b), {5, 4},  // 2-D with the same strides as x's rows
+               std::vector<double>(want.begin() + 20, want.end()));
+  CHECK(grad_ok([](const TensorList& t) { return linear(t[0].permute({1, 2, 0}), t[1], t[2]); },
+                {uniform({3, 2, 5}, -1, 1), w, b}));
+  CHECK(grad_ok([](const TensorList& t) { return linear(t[0].t(), t[1], t[2]); }, {uniform({3, 5}, -1, 1), w, b}));
+}
+
 // ---- shapes and views ----
 
 TEST_CASE("view, reshape, flatten: values follow row-major order; gradcheck") {
