@@ -197,9 +197,10 @@ Tensor conv2d_4d(const Tensor& x, const Tensor& w, const Tensor& b, const Geomet
     columns_to_batch<T>(prod.data_ptr<T>(), bc.defined() ? bc.data_ptr<T>() : nullptr, out.data_ptr<T>(), g.N, O, L);
   });
   prod = Tensor();
-  // grad W needs the columns: keep them (not the input) when the weight needs a gradient.
-  Tensor kept = w.requires_grad() && GradMode::is_enabled() ? cols : Tensor();
-  return record("ConvolutionBackward0", out, {x, w, b}, {w}, [g, O, CK, L, NL, kept](const Saved& s, const Tensor& grad) {
+  // grad W needs the columns: save them (not the input) when the weight needs a gradient. Saved,
+  // not captured, so that backward frees them like every saved tensor.
+  Tensor kept = w.requires_grad() ? cols : Tensor();
+  return record("ConvolutionBackward0", out, {x, w, b}, {w, kept}, [g, O, CK, L, NL](const Saved& s, const Tensor& grad) {
     Tensor gy = grad.detach().contiguous();
     Tensor gmat = empty({1, O, NL}, grad.dtype());  // g as [O, N L]
     dispatch_floating(grad.dtype(), "conv2d backward", [&]<class T>() {
@@ -219,7 +220,7 @@ Tensor conv2d_4d(const Tensor& x, const Tensor& w, const Tensor& b, const Geomet
     }
     if (s.needs_grad(1)) {  // grad W = g [O, N L] @ cols^T [N L, C kh kw]: one product over the batch
       gw = empty({O, g.C, g.kh, g.kw}, grad.dtype());
-      kernels::batched_gemm(gmat, kept.view({1, CK, NL}).transpose(1, 2), gw.view({1, O, CK}));
+      kernels::batched_gemm(gmat, s[1].view({1, CK, NL}).transpose(1, 2), gw.view({1, O, CK}));
     }
     if (s.needs_grad(2)) gb = gmat.view({O, NL}).sum(1);
     return grads(gx, gw, gb);
