@@ -110,6 +110,7 @@ void run(GraphTask& task, const std::vector<Edge>& roots, const TensorList& root
     for (Tensor& g : n->grads_in) inputs.push_back(std::move(g));
     n->grads_in.clear();
 
+    if (const Hooks* h = n->tensor_hooks(); h && !h->grad.empty()) run_grad_hooks(*h, inputs, n->name());
     for (auto& [node, slot, index] : task.captures)
       if (node.get() == n) task.captured[index] = inputs[slot];
     for (size_t i = 0; i < n->retained_outputs.size(); ++i) {

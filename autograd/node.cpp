@@ -85,6 +85,11 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
   } else {
     Tensor(leaf->grad).add_(g);
   }
+  if (leaf->hooks && !leaf->hooks->post_accumulate.empty()) {
+    auto hooks = leaf->hooks->post_accumulate;  // a hook may remove hooks
+    Tensor param(leaf);
+    for (auto& h : hooks) h.fn(param);
+  }
   return {};
 }
 

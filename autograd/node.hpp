@@ -11,6 +11,7 @@
 #include "../core/small_vector.hpp"
 #include "../core/tensor.hpp"
 #include "grad_mode.hpp"
+#include "hooks.hpp"
 
 namespace ctorch::autograd {
 
@@ -44,12 +45,15 @@ struct Node {
   virtual void release_saved() {}
 
   const char* name() const { return name_; }
+  // The grad hooks that apply to this node's incoming gradients (a leaf's, for its AccumulateGrad).
+  virtual const Hooks* tensor_hooks() const { return hooks.get(); }
 
   SmallVector<Edge, 3> next_edges;       // one per input
   SmallVector<InputMeta, 3> input_meta;  // one per input
   uint32_t num_outputs = 1;
   uint64_t sequence_nr;                  // creation order: later nodes run first in backward
   std::vector<std::weak_ptr<TensorImpl>> retained_outputs;  // non-leaf outputs that retain_grad()
+  std::shared_ptr<Hooks> hooks;          // register_hook on this node's outputs
 
   // Scratch space of the engine's walk (engine.cpp), valid while walk_id is the current walk's.
   uint64_t walk_id = 0;
@@ -113,7 +117,8 @@ struct LambdaNode : Node {
 // The sink of a leaf's gradient: adds it into leaf.grad().
 struct AccumulateGrad : Node {
   explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf);
-  TensorList apply(TensorList&& grads) override;
+  TensorList apply(TensorList&& grads) override;  // then runs the leaf's post-accumulate hooks
+  const Hooks* tensor_hooks() const override { return leaf->hooks.get(); }
   std::shared_ptr<TensorImpl> leaf;
 };
 

@@ -6,12 +6,14 @@
 // Methods are declared here and implemented beside their backward rules in ops/*.cpp; core/
 // itself knows only the data layout.
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "dtype.hpp"
@@ -23,6 +25,7 @@ namespace ctorch {
 
 namespace autograd {
 struct Node;
+struct Hooks;
 }
 
 struct TensorImpl {
@@ -45,6 +48,20 @@ struct TensorImpl {
   std::shared_ptr<autograd::Node> grad_fn;
   std::weak_ptr<autograd::Node> grad_accumulator;  // leaves only: shared by every use
   std::shared_ptr<TensorImpl> grad;
+  std::shared_ptr<autograd::Hooks> hooks;  // leaves only (a non-leaf's hooks live on its grad_fn)
+};
+
+// What Tensor::register_hook returns (torch.utils.hooks.RemovableHandle): remove() unregisters the
+// hook; calling it twice, or after the tensor is gone, does nothing.
+class RemovableHandle {
+ public:
+  RemovableHandle() = default;
+  RemovableHandle(std::weak_ptr<autograd::Hooks> hooks, uint64_t id) : hooks_(std::move(hooks)), id_(id) {}
+  void remove();
+
+ private:
+  std::weak_ptr<autograd::Hooks> hooks_;
+  uint64_t id_ = 0;
 };
 
 // A new TensorImpl (or Storage) from the per-thread object pool rather than malloc.
@@ -114,6 +131,19 @@ class Tensor {
   void backward(const Tensor& gradient = {}, bool retain_graph = false) const;
   Tensor detach() const;                    // same data, no history
   Tensor& detach_();
+  // Hooks (autograd/hooks.hpp). hook(grad) may return a replacement gradient of the same shape and
+  // dtype, or an undefined Tensor (or nothing: a void hook) to leave it as it is.
+  RemovableHandle register_hook(std::function<Tensor(const Tensor&)> hook) const;
+  template <class F>
+    requires std::is_void_v<std::invoke_result_t<F, const Tensor&>>
+  RemovableHandle register_hook(F hook) const {
+    return register_hook(std::function<Tensor(const Tensor&)>([hook = std::move(hook)](const Tensor& g) {
+      hook(g);
+      return Tensor();
+    }));
+  }
+  // hook(param) runs after param's gradient has been accumulated into param.grad(); leaves only.
+  RemovableHandle register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const;
 
   // ---- copies and conversion (differentiable) ----
   Tensor contiguous() const;

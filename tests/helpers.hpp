@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <ctorch/ctorch.hpp>
@@ -31,5 +32,15 @@ struct ValuesCheck {
       CHECK_MESSAGE(got[i] == doctest::Approx(want[i]).epsilon(tol), "element " << i);
   }
 };
+
+// Runs f, expects a ctorch::Error whose message contains `fragment`.
+template <class F> void check_throws_containing(F&& f, const std::string& fragment) {
+  try {
+    f();
+    FAIL_CHECK("expected an exception containing: " << fragment);
+  } catch (const Error& e) {
+    CHECK_MESSAGE(std::string(e.what()).find(fragment) != std::string::npos, "message: " << std::string(e.what()));
+  }
+}
 
 }  // namespace ctorch::test

@@ -14,22 +14,13 @@
 using namespace ctorch;
 using test::Ints;
 using test::shape_of;
+using test::check_throws_containing;
 using autograd::AutogradContext;
 using autograd::Node;
 
 namespace {
 
 constexpr test::ValuesCheck check_values{1e-6};  // relative tolerance unless a check gives its own
-
-// Runs f, expects a ctorch::Error whose message contains `fragment`.
-template <class F> void check_throws_containing(F&& f, const std::string& fragment) {
-  try {
-    f();
-    FAIL_CHECK("expected an exception containing: " << fragment);
-  } catch (const Error& e) {
-    CHECK_MESSAGE(std::string(e.what()).find(fragment) != std::string::npos, "message: " << e.what());
-  }
-}
 
 // P3(x) = 0.5 (5x^3 - 3x), P3'(x) = 1.5 (5x^2 - 1): the custom Function of PyTorch's autograd tutorial.
 struct LegendrePolynomial3 : autograd::Function<LegendrePolynomial3> {
