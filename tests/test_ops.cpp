@@ -340,6 +340,38 @@ TEST_CASE("softmax and log_softmax: values, gradcheck on every dim, huge logits 
   }
 }
 
+TEST_CASE("softmax and log_softmax in float32: long rows match float64 within 1e-6; -inf, NaN as in torch") {
+  // rows longer than the kernels' vector lanes, with ragged tails, along the last and a middle dim;
+  // probabilities to 1e-7 absolute (x - max is rounded to float first, so tiny ones carry its
+  // relative error), log-probabilities to 1e-6 relative
+  manual_seed(3);
+  Tensor x = randn({3, 37, 5}) * 8.0;
+  for (int64_t d : {1, -1}) {
+    CAPTURE(d);
+    std::vector<double> w = x.to(kFloat64).softmax(d).to_vector<double>(), g = x.softmax(d).to_vector<double>();
+    for (size_t i = 0; i < w.size(); ++i) CHECK(std::abs(g[i] - w[i]) <= 1e-7);
+    w = x.to(kFloat64).log_softmax(d).to_vector<double>(), g = x.log_softmax(d).to_vector<double>();
+    for (size_t i = 0; i < w.size(); ++i) CHECK(g[i] == doctest::Approx(w[i]).epsilon(1e-6));
+  }
+  // torch: masked logits (-inf) get probability 0; a row of -inf only, or with a NaN, gives NaN
+  float inf = std::numeric_limits<float>::infinity(), nan = std::nanf("");
+  check_values(tensor({0.f, -inf, 1.f}).softmax(0), {3}, {0.268941421, 0, 0.731058579});
+  std::vector<float> logp = tensor({0.f, -inf, 1.f}).log_softmax(0).to_vector<float>();
+  CHECK(logp[0] == doctest::Approx(-1.31326163));
+  CHECK(logp[1] == -inf);
+  CHECK(logp[2] == doctest::Approx(-0.313261628));
+  for (const Tensor& row : {tensor({-inf, -inf}), tensor({0.f, nan, 1.f})})
+    for (float v : row.softmax(0).to_vector<float>()) CHECK(std::isnan(v));
+  // exp's range: e^-87 is float's smallest normal neighbourhood, e^-88.7 underflows
+  Tensor far = tensor({0.f, -80.f, -87.5f, -100.f}).softmax(0);
+  std::vector<float> f = far.to_vector<float>();
+  CHECK(f[0] == 1.f);
+  CHECK(f[1] == doctest::Approx(std::exp(-80.0)).epsilon(1e-6).scale(1e-40));
+  CHECK(f[2] >= 0.f);
+  CHECK(f[2] < 1e-37f);
+  CHECK(f[3] == 0.f);
+}
+
 // ---- linear algebra ----
 
 TEST_CASE("matmul: 1-D and 2-D operands in every combination") {
