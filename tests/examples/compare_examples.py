@@ -151,17 +151,17 @@ def compare_polynomial_optim(cpp, ref):
     sum: PyTorch itself, with its gradients perturbed by relative noise of 1e-7 per step, ends
     with b anywhere from 0.8563 to 0.8574 and the loss from 8.89 to 8.95. Two runs whose sums
     are rounded in a different order agree to 3 significant digits only until then: with that
-    noise, PyTorch's own loss at t = 1399 (10.13, 1.15 x the minimum) spans 1.2e-3 relative, at
-    t = 1299 (15.17) 5e-4. So: the loss lines agree to 3 significant digits while either is above
-    the noise floor (1.2 x the float64 least-squares minimum, 8.817); below it both just have to
-    stay there; and each final coefficient lies within 2 lr of the other side's and of the
-    least-squares solution.
+    noise, PyTorch's own loss at t = 1299 (15.2, 1.7 x the minimum) spans 5e-4 relative on
+    OpenBLAS's Haswell kernels and 8e-3 on its Cooperlake ones; at t = 1199 (27.2) 1.3e-6 on
+    both. So: the loss lines agree to 3 significant digits while either is above the noise floor
+    (2 x the float64 least-squares minimum, 8.817); below it both just have to stay there; and
+    each final coefficient lies within 2 lr of the other side's and of the least-squares solution.
     """
     import numpy as np
     x = np.linspace(-math.pi, math.pi, 2000, dtype=np.float32).astype(np.float64)
     X = np.stack([np.ones_like(x), x, x ** 2, x ** 3], axis=1)
     solution, residual = np.linalg.lstsq(X, np.sin(x), rcond=None)[:2]
-    floor = 1.2 * float(residual[0])
+    floor = 2.0 * float(residual[0])
     jitter = 2 * RMSPROP_LR
 
     c_losses, c_res = parse_polynomial(cpp, POLY, "polynomial_optim (ctorch)")
