@@ -203,6 +203,24 @@ bench::Prepared op(const std::string& which) {
           check};
 }
 
+// "transformer_block": one forward + backward of a TransformerEncoderLayer(d_model=256, nhead=4,
+// dim_feedforward=1024, dropout=0.0, batch_first=true) on x [32, 64, 256] (batch 32, sequence 64),
+// loss = out.pow(2).mean(); the parameters' grads are dropped before each step (no optimizer).
+// Drawn as in bench_torch.py and bench_libtorch.cpp after manual_seed(0): x first, then the layer.
+// The check is mean(out * x), which depends on every weight (the loss itself is ~1 for any weights:
+// the output is layer-normalized).
+bench::Prepared transformer_block() {
+  manual_seed(0);
+  Tensor x = randn({32, 64, 256});
+  nn::TransformerEncoderLayer layer(256, 4, 1024, 0.0, "relu", 1e-5, /*batch_first=*/true);
+  double check = no_grad([&] { return (layer(x) * x).mean().item(); });
+  return {[layer, x] {
+            layer->zero_grad();  // set_to_none
+            layer(x).pow(2.0).mean().backward();
+          },
+          check};
+}
+
 std::string info() {
   return "{\"impl\": \"ctorch\", \"openblas\": " + bench::json_string(openblas_get_config()) +
          ", \"corename\": " + bench::json_string(openblas_get_corename()) +
@@ -225,6 +243,7 @@ int main(int argc, char** argv) {
       {"op_matmul", [] { return op("matmul"); }},
       {"op_sum0", [] { return op("sum0"); }},
       {"op_linear_fb", [] { return op("linear_fb"); }},
+      {"transformer_block", transformer_block},
   };
   try {
     return bench::main(argc, argv, "ctorch", cases, [](int n) { set_num_threads(n); }, info, resolve);

@@ -159,6 +159,27 @@ bench::Prepared op(const std::string& which) {
           check};
 }
 
+// "transformer_block", as bench_ctorch.cpp's. libtorch 1.13's TransformerEncoderLayer has no
+// batch_first option: it runs on the [64, 32, 256] transposed view of the same x (the loss, a mean
+// of squares, does not depend on the layout).
+bench::Prepared transformer_block() {
+  torch::manual_seed(0);
+  torch::Tensor x = torch::randn({32, 64, 256});
+  torch::nn::TransformerEncoderLayer layer(
+      torch::nn::TransformerEncoderLayerOptions(256, 4).dim_feedforward(1024).dropout(0.0));
+  torch::Tensor xs = x.transpose(0, 1);
+  double check;
+  {
+    torch::NoGradGuard g;
+    check = (layer(xs) * xs).mean().item<double>();
+  }
+  return {[layer, xs]() mutable {
+            for (auto& p : layer->parameters()) p.mutable_grad().reset();
+            layer(xs).pow(2).mean().backward();
+          },
+          check};
+}
+
 std::string info() {
   return std::string("{\"impl\": \"libtorch\", \"version\": \"") + TORCH_VERSION +
          "\", \"intra_op_threads\": " + std::to_string(at::get_num_threads()) + "}";
@@ -179,6 +200,7 @@ int main(int argc, char** argv) {
       {"op_matmul", [] { return op("matmul"); }},
       {"op_sum0", [] { return op("sum0"); }},
       {"op_linear_fb", [] { return op("linear_fb"); }},
+      {"transformer_block", transformer_block},
   };
   return bench::main(argc, argv, "libtorch", cases, [](int n) { at::set_num_threads(n); }, info, resolve);
 }

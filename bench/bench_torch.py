@@ -100,6 +100,22 @@ def op(which):
     return step, check
 
 
+def transformer_block():
+    """One forward + backward of TransformerEncoderLayer(256, 4, dim_feedforward=1024, dropout=0.0,
+    batch_first=True) on x [32, 64, 256], loss out.pow(2).mean(); grads dropped before each step.
+    The layer stays in train mode (dropout 0), so torch takes its regular (not the fused inference) path."""
+    torch.manual_seed(0)
+    x = torch.randn(32, 64, 256)
+    layer = nn.TransformerEncoderLayer(256, 4, dim_feedforward=1024, dropout=0.0, batch_first=True)
+    with torch.no_grad():
+        check = (layer(x) * x).mean().item()  # depends on every weight (the loss is ~1 for any)
+
+    def step():
+        layer.zero_grad(set_to_none=True)
+        layer(x).pow(2).mean().backward()
+    return step, check
+
+
 def scale_step(batch, width):
     """The scaling sweep's step (run.py --scaling): Linear(W, W), ReLU, Linear(W, W), ReLU,
     Linear(W, 10) on a batch of B, CrossEntropyLoss, SGD lr 0.01 (as bench_ctorch.cpp's scale_step)."""
@@ -132,6 +148,7 @@ CASES = {
     "op_matmul": lambda: op("matmul"),
     "op_sum0": lambda: op("sum0"),
     "op_linear_fb": lambda: op("linear_fb"),
+    "transformer_block": transformer_block,
 }
 
 

@@ -8,7 +8,7 @@ writes results.md, results.json and chart.png (gnuplot) to --out.
 
     bench/run.sh                   # configure + build build-bench, then this script
     bench/run.py --quick           # a fast smoke run (few repetitions)
-    bench/run.py --only small,ops  # groups: small, ops, large, quickstart, compile
+    bench/run.py --only small,ops  # groups: small, ops, large, transformer, quickstart, compile
     bench/run.py --scaling         # the batch/width scaling sweep instead (bench/scaling.py; its
                                    # options follow, see bench/run.py --scaling --help)
 
@@ -49,6 +49,8 @@ BLOCK["quickstart_step"] = (0.3, 0.1, 10)
 BLOCK["large"] = (0.0, 0.0, 2)
 BLOCK["large_gemm"] = (0.0, 0.0, 2)
 BLOCK["quickstart_step_gemm"] = (0.3, 0.1, 10)
+BLOCK["transformer_block"] = (0.0, 0.0, 3)  # ~0.1 s steps: short blocks, as "large"
+TRANSFORMER = ["transformer_block"]
 DESCRIPTION = {
     "tiny": "tiny: Linear(1,1), 100 samples, MSE, SGD (step)",
     "mlp_sgd": "mlp_sgd: 10-5-1 MLP, batch 32, MSE, SGD (step)",
@@ -62,6 +64,7 @@ DESCRIPTION = {
     "op_matmul": "op: matmul 64x784 @ 784x512",
     "op_sum0": "op: sum over dim 0 of 64x512",
     "op_linear_fb": "op: linear 64x784 -> 512, forward + backward",
+    "transformer_block": "transformer_block: TransformerEncoderLayer(256, 4, ff 1024), x [32, 64, 256], fwd + bwd",
     "quickstart": "quickstart: one training epoch (938 steps, batch 64)",
 }
 
@@ -256,6 +259,23 @@ class Suite:
                 log(f"  [{config}] quickstart repetition {r + 1}/{reps} done (load {loadavg():.2f})")
             time.sleep(0.2)
 
+    def run_case_memory(self, config, case, steps=3):
+        """VmHWM of a fresh process that builds `case` and runs a short block of it (its data, weights,
+        activations and gradients on top of the library), for each implementation."""
+        n = CONFIGS[config]
+        for impl in self.impls:
+            if impl == "torch":
+                cmd = [self.a.python, os.path.join(ROOT, "bench", "bench_torch.py"), "--threads", "1"]
+            else:
+                cmd = [self.bin[impl], "--threads", str(n if impl == "ctorch" else 1)]
+            cmd += ["--case", case, "--min-time", "0", "--warmup", "0", "--min-iters", str(steps)]
+            rc, out, err, ru, _ = run_with_rusage(cmd, env=thread_env(n), cwd=ROOT)
+            if rc != 0 or '"error"' in out:
+                log(f"  memory {case} {impl}: failed ({rc}): {(err or out).strip()[-300:]}")
+                continue
+            self.samples.setdefault((config, case + "_memory"), {})[impl] = [{"peak_mb": ru.ru_maxrss / 1024}]
+            log(f"  [{config}] {case} {impl}: peak {ru.ru_maxrss / 1024:.0f} MB")
+
     def run_baseline_memory(self):
         """VmHWM of a process that only loads the library (and, for PyTorch, the interpreter): the
         fixed part of the Quickstart's peak memory."""
@@ -374,6 +394,20 @@ def build_report(suite, info, load_start, load_end, elapsed):
                 outside.append("n/a" if share is None else f"{share:.0f}%" + (" (noise)" if share < 0 else ""))
             rows.append((f"{case}: share of the step outside sgemm", config, *outside, "", ""))
     for config in CONFIGS:
+        for case in TRANSFORMER:
+            if (config, case) in suite.samples:
+                time_row(config, case, short="transformer " + ("1t" if CONFIGS[config] == 1 else "2c"))
+            mem = suite.samples.get((config, case + "_memory"))
+            if mem:
+                vals = {i: mem[i][0]["peak_mb"] if i in mem else None for i in IMPLS}
+                base = suite.samples.get(("1 thread", "baseline_memory"), {})
+                cell = lambda i: "n/a" if not vals[i] else f"{vals[i]:.0f} MB" + (
+                    f" (+{vals[i] - base[i][0]['peak_mb']:.0f} over idle)" if i in base else "")
+                rt = vals["ctorch"] / vals["torch"] if vals["ctorch"] and vals["torch"] else None
+                rl = vals["ctorch"] / vals["libtorch"] if vals["ctorch"] and vals["libtorch"] else None
+                rows.append((f"{case}: peak memory of a process running it (VmHWM)", config,
+                             *(cell(i) for i in IMPLS), f"{rt:.2f}" if rt else "n/a", f"{rl:.2f}" if rl else "n/a"))
+    for config in CONFIGS:
         blocks = suite.samples.get((config, "quickstart"))
         if not blocks:
             continue
@@ -439,7 +473,7 @@ def build_report(suite, info, load_start, load_end, elapsed):
                 vals = [f"{b['wall_s']:.1f} s" for b in blocks]
             elif case == "quickstart":
                 vals = [f"{b['epoch_s']:.2f} s ({b['peak_mb']:.0f} MB)" for b in blocks]
-            elif case == "baseline_memory":
+            elif case == "baseline_memory" or case.endswith("_memory"):
                 vals = [f"{b['peak_mb']:.0f} MB" for b in blocks]
             else:
                 vals = [fmt_time(b["median_us"]) for b in blocks]
@@ -496,10 +530,11 @@ def main():
     p.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
     p.add_argument("--out", default=None, help="output directory (default BUILD_DIR/bench-results)")
     p.add_argument("--python", default="/usr/bin/python3", help="the Python with torch")
-    p.add_argument("--only", default="small,ops,large,quickstart,compile")
+    p.add_argument("--only", default="small,ops,large,transformer,quickstart,compile")
     p.add_argument("--reps", type=int, default=7, help="repetitions of the small cases and ops")
     p.add_argument("--large-reps", type=int, default=8,
                    help="repetitions of quickstart_step, large and large_gemm (per thread setting)")
+    p.add_argument("--tx-reps", type=int, default=7, help="repetitions of transformer_block (per thread setting)")
     p.add_argument("--epoch-reps", type=int, default=3, help="Quickstart epochs per implementation and setting")
     p.add_argument("--compile-reps", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="a smoke run: 2 repetitions, 1 epoch, 1 compile")
@@ -514,11 +549,11 @@ def main():
     global CORETYPE
     CORETYPE = a.coretype
     if a.quick:
-        a.reps, a.large_reps, a.epoch_reps, a.compile_reps = 2, 2, 1, 1
+        a.reps, a.large_reps, a.tx_reps, a.epoch_reps, a.compile_reps = 2, 2, 2, 1, 1
     a.out = os.path.abspath(a.out or os.path.join(a.build_dir, "bench-results"))
     os.makedirs(a.out, exist_ok=True)
     groups = set(a.only.split(","))
-    unknown = groups - {"small", "ops", "large", "quickstart", "compile"}
+    unknown = groups - {"small", "ops", "large", "transformer", "quickstart", "compile"}
     if unknown:
         p.error(f"unknown groups: {', '.join(sorted(unknown))}")
     if not a.report_only and not os.path.exists(os.path.join(a.build_dir, "bench", "bench_ctorch")):
@@ -546,12 +581,21 @@ def main():
             for config in CONFIGS:
                 log(f"large, {config}, {a.large_reps} repetitions")
                 suite.run_blocks(config, ["quickstart_step", "quickstart_step_gemm", "large", "large_gemm"], a.large_reps)
+        if "transformer" in groups:
+            for config in CONFIGS:
+                log(f"transformer, {config}, {a.tx_reps} repetitions")
+                suite.run_blocks(config, TRANSFORMER, a.tx_reps)
         # Idle servers hold memory but no CPU; close them before the whole-program runs.
         suite.close()
+        if "transformer" in groups:
+            for config in CONFIGS:
+                for case in TRANSFORMER:
+                    suite.run_case_memory(config, case)
         if "quickstart" in groups:
             for config in CONFIGS:
                 log(f"quickstart, {config}, {a.epoch_reps} repetitions")
                 suite.run_quickstart(config, a.epoch_reps)
+        if groups & {"quickstart", "transformer"}:
             suite.run_baseline_memory()
         if "compile" in groups:
             log(f"compile + link, {a.compile_reps} repetitions")

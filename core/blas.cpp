@@ -167,9 +167,14 @@ void batched_gemm(const Tensor& a, const Tensor& b, const Tensor& out, double be
       const T* pa = static_cast<const T*>(a.raw_data());
       const T* pb = static_cast<const T*>(b.raw_data());
       T* pc = static_cast<T*>(out.raw_data());
-      for (int64_t i = 0; i < B; ++i)
-        gemm<T>(MatRef{pa + i * sa, M, K, a.stride(1), a.stride(2)}, MatRef{pb + i * sb, K, N, b.stride(1), b.stride(2)},
-                pc + i * M * N, N, beta);
+      auto products = [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i)
+          gemm<T>(MatRef{pa + i * sa, M, K, a.stride(1), a.stride(2)},
+                  MatRef{pb + i * sb, K, N, b.stride(1), b.stride(2)}, pc + i * M * N, N, beta);
+      };
+      // big products split themselves across the threads; small ones are shared out whole
+      if (M * N * K >= kParallelMacs) products(0, B);
+      else for_batches(B, M * N * K, products);
     }
   });
 }

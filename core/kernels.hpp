@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "tensor.hpp"
+#include "threads.hpp"
 
 namespace ctorch::kernels {
 
@@ -180,6 +181,19 @@ MatRef rows_of(const Tensor& t);    // a contiguous tensor as [numel / last, las
 
 // Products of at least this many multiply-adds are shared between ctorch's threads.
 inline constexpr int64_t kParallelMacs = int64_t{1} << 21;
+
+// Runs f(lo, hi) over the items [0, n): one range per thread when n items of `macs_each`
+// multiply-adds reach kParallelMacs, else in one call. For batches of products (attention's
+// heads); a product inside f runs on its caller's thread only.
+template <class F> void for_batches(int64_t n, int64_t macs_each, F&& f) {
+  int parts = static_cast<int>(std::min<int64_t>(get_num_threads(), n));
+  if (parts < 2 || n * macs_each < kParallelMacs) return f(int64_t{0}, n);
+  int64_t step = (n + parts - 1) / parts;
+  parallel_tasks(parts, [&](int p) {
+    int64_t lo = p * step, hi = std::min(n, lo + step);
+    if (lo < hi) f(lo, hi);
+  });
+}
 
 // c = a @ b + beta * c, c row-major with leading dimension ldc. Float types go through
 // cblas_sgemm / cblas_dgemm (transposed operands as flags, other strides packed first); products

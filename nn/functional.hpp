@@ -6,14 +6,22 @@
 
 #include "../core/tensor.hpp"
 #include "../ops/activation.hpp"
+#include "../ops/attention.hpp"
+#include "../ops/embedding.hpp"
 #include "../ops/linalg.hpp"
+#include "../ops/normalization.hpp"
 
 namespace ctorch::nn::functional {
 
+using ctorch::embedding;  // embedding(input, weight, padding_idx)
 using ctorch::gelu;
+using ctorch::layer_norm;  // layer_norm(input, normalized_shape, weight, bias, eps = 1e-5)
 using ctorch::linear;
 using ctorch::log_softmax;
 using ctorch::relu;
+// scaled_dot_product_attention(q, k, v, attn_mask, is_causal): a bool mask's true = masked out
+// (MultiheadAttention's convention), a float mask is added; see ops/attention.hpp.
+using ctorch::scaled_dot_product_attention;
 using ctorch::sigmoid;
 using ctorch::softmax;
 using ctorch::tanh;

@@ -88,6 +88,21 @@ TEST_CASE("threads: a product split across threads equals the single-threaded on
   CHECK(max_abs_diff(gw1, wp.grad()) < 1e-3);
 }
 
+TEST_CASE("threads: a batch of small products shared out whole equals the single-threaded one, bit for bit") {
+  ThreadsGuard g;
+  manual_seed(1);
+  // 128 heads of 64x64 @ 64x32 (262k multiply-adds each, 33M in all): one range of heads per
+  // thread; each product is the same single call either way. A transposed operand and a broadcast one.
+  Tensor p = randn({128, 64, 64}), v = randn({128, 64, 32}), w = randn({1, 64, 32});
+  set_num_threads(1);
+  Tensor a1 = matmul(p, v), b1 = matmul(p.transpose(1, 2), v), c1 = matmul(p, w);
+  set_num_threads(2);
+  Tensor a2 = matmul(p, v), b2 = matmul(p.transpose(1, 2), v), c2 = matmul(p, w);
+  CHECK(max_abs_diff(a1, a2) == 0);
+  CHECK(max_abs_diff(b1, b2) == 0);
+  CHECK(max_abs_diff(c1, c2) == 0);
+}
+
 TEST_CASE("threads: optimizer updates cut into blocks equal the single-threaded ones, bit for bit") {
   ThreadsGuard g;
   // 200,000 elements: over optim's threshold, so two threads each update one block of the param
