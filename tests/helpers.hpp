@@ -2,6 +2,7 @@
 // Checks shared by the doctest files (include after <doctest/doctest.h>).
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -33,6 +34,26 @@ struct ValuesCheck {
   }
 };
 
+inline std::vector<double> values(const Tensor& t) { return t.detach().contiguous().to_vector<double>(); }
+
+// t's values (row-major) each within `tol`, absolute, of want.
+inline void check_values_abs(const Tensor& t, const std::vector<double>& want, double tol = 1e-6) {
+  std::vector<double> got = values(t);
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    CHECK_MESSAGE(std::abs(got[i] - want[i]) <= tol, "element ", i, ": ", got[i], " vs ", want[i]);
+}
+
+// The message of the ctorch::Error thrown by f ("" when none is thrown).
+template <class Fn> std::string error_of(Fn&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 // Runs f, expects a ctorch::Error whose message contains `fragment`.
 template <class F> void check_throws_containing(F&& f, const std::string& fragment) {
   try {
@@ -44,3 +65,12 @@ template <class F> void check_throws_containing(F&& f, const std::string& fragme
 }
 
 }  // namespace ctorch::test
+
+// CHECK_ERROR(expr, "part", ...): expr throws a ctorch::Error whose message contains every part.
+#define CHECK_ERROR(expr, ...)                                                                         \
+  do {                                                                                                 \
+    std::string msg_ = ::ctorch::test::error_of([&] { (void)(expr); });                                \
+    CHECK_MESSAGE(!msg_.empty(), "no ctorch::Error from " #expr);                                      \
+    for (const char* part_ : {__VA_ARGS__})                                                            \
+      CHECK_MESSAGE(msg_.find(part_) != std::string::npos, "message '", msg_, "' lacks '", part_, "'"); \
+  } while (0)

@@ -13,6 +13,8 @@
 
 #include <ctorch/ctorch.hpp>
 
+#include "helpers.hpp"
+
 #ifndef CTORCH_CONV_REF
 #define CTORCH_CONV_REF "conv_ref.safetensors"
 #endif
@@ -25,30 +27,8 @@ namespace F = ctorch::nn::functional;
 
 namespace {
 
-std::vector<double> values(const Tensor& t) { return t.detach().contiguous().to_vector<double>(); }
-
-void check_values(const Tensor& t, const std::vector<double>& want, double tol = 1e-6) {
-  std::vector<double> got = values(t);
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) CHECK_MESSAGE(std::abs(got[i] - want[i]) <= tol, "element ", i, ": ", got[i], " vs ", want[i]);
-}
-
-// The message of the ctorch::Error thrown by f ("" when none is thrown).
-template <class Fn>
-std::string error_of(Fn&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-#define CHECK_ERROR(expr, ...)                                                                   \
-  do {                                                                                           \
-    std::string msg_ = error_of([&] { (void)(expr); });                                          \
-    for (const char* part_ : {__VA_ARGS__}) CHECK_MESSAGE(msg_.find(part_) != std::string::npos, \
-                                                          "message '", msg_, "' lacks '", part_, "'"); \
-  } while (0)
+using test::values;
+using test::check_values_abs;
 
 Tensor arange16() { return arange(1, 17, 1, TensorOptions(kFloat32)).view({1, 1, 4, 4}); }
 
@@ -67,23 +47,23 @@ TEST_CASE("conv2d: hand-checked forward (stride, padding, bias, channels, 3-D in
   Tensor y = conv2d(x, w, b);
   CHECK(y.sizes().size() == 4);
   CHECK(shape_str(y.sizes()) == "[1, 1, 3, 3]");
-  check_values(y, {14.5, 18.5, 22.5, 30.5, 34.5, 38.5, 46.5, 50.5, 54.5});
+  check_values_abs(y, {14.5, 18.5, 22.5, 30.5, 34.5, 38.5, 46.5, 50.5, 54.5});
   // stride 2, padding 1: windows start at -1, padding reads zeros
-  check_values(conv2d(x, w, {}, 2, 1), {1, 5, 4, 14, 34, 20, 13, 29, 16});
+  check_values_abs(conv2d(x, w, {}, 2, 1), {1, 5, 4, 14, 34, 20, 13, 29, 16});
   // non-square stride and padding
-  check_values(conv2d(x, w, {}, Int2{1, 3}, Int2{0, 1}), {6, 22, 14, 38, 22, 54});
+  check_values_abs(conv2d(x, w, {}, Int2{1, 3}, Int2{0, 1}), {6, 22, 14, 38, 22, 54});
   // two input channels, two output channels of a 1x1 kernel: out0 = x0 + 2 x1, out1 = -x0
   Tensor x2 = tensor({{{{1.f, 2.f}, {3.f, 4.f}}, {{10.f, 20.f}, {30.f, 40.f}}}});
   Tensor w2 = tensor({{{{1.f}}, {{2.f}}}, {{{-1.f}}, {{0.f}}}});
-  check_values(conv2d(x2, w2), {21, 42, 63, 84, -1, -2, -3, -4});
+  check_values_abs(conv2d(x2, w2), {21, 42, 63, 84, -1, -2, -3, -4});
   // dilation 2: the corners of a 3x3 window
-  check_values(conv2d(arange(1, 10, 1, TensorOptions(kFloat32)).view({1, 1, 3, 3}), ones({1, 1, 2, 2}), {}, 1, 0, 2), {20});
+  check_values_abs(conv2d(arange(1, 10, 1, TensorOptions(kFloat32)).view({1, 1, 3, 3}), ones({1, 1, 2, 2}), {}, 1, 0, 2), {20});
   // [C, H, W] is a batch of one
   Tensor y3 = conv2d(x[0], w, b);
   CHECK(shape_str(y3.sizes()) == "[1, 3, 3]");
-  check_values(y3, values(y));
+  check_values_abs(y3, values(y));
   // float64 too
-  check_values(conv2d(x.to(kFloat64), w.to(kFloat64), b.to(kFloat64)), values(y));
+  check_values_abs(conv2d(x.to(kFloat64), w.to(kFloat64), b.to(kFloat64)), values(y));
 }
 
 TEST_CASE("conv2d: the [64, 1, 28, 28] -> 16 x 3x3 stride 2 padding 1 layer has shape [64, 16, 14, 14]") {
@@ -94,43 +74,43 @@ TEST_CASE("conv2d: the [64, 1, 28, 28] -> 16 x 3x3 stride 2 padding 1 layer has 
 TEST_CASE("max_pool2d: hand-checked forward and backward, first index on ties") {
   Tensor x = arange16().requires_grad_();
   Tensor y = max_pool2d(x, 2);
-  check_values(y, {6, 8, 14, 16});
+  check_values_abs(y, {6, 8, 14, 16});
   y.sum().backward();
-  check_values(x.grad(), {0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1});
+  check_values_abs(x.grad(), {0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1});
   // padding 1, kernel 2, stride 2: -inf padding never wins
-  check_values(max_pool2d(-arange16(), 2, 2, 1), {-1, -2, -4, -5, -6, -8, -13, -14, -16});
+  check_values_abs(max_pool2d(-arange16(), 2, 2, 1), {-1, -2, -4, -5, -6, -8, -13, -14, -16});
   // overlapping windows (stride 1): the shared maximum gets both gradients
   Tensor z = arange16().requires_grad_();
   max_pool2d(z, 2, 1).sum().backward();
-  check_values(z.grad(), {0, 0, 0, 0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1});
+  check_values_abs(z.grad(), {0, 0, 0, 0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1});
   // ties: the first maximal element of the window (row-major) gets the gradient, as in PyTorch
   Tensor t = zeros({1, 1, 2, 4}).requires_grad_();
   max_pool2d(t, 2).sum().backward();
-  check_values(t.grad(), {1, 0, 1, 0, 0, 0, 0, 0});
+  check_values_abs(t.grad(), {1, 0, 1, 0, 0, 0, 0, 0});
 }
 
 TEST_CASE("avg_pool2d: hand-checked forward and backward, count_include_pad") {
   Tensor x = arange16().requires_grad_();
   Tensor y = avg_pool2d(x, 2);
-  check_values(y, {3.5, 5.5, 11.5, 13.5});
+  check_values_abs(y, {3.5, 5.5, 11.5, 13.5});
   y.sum().backward();
-  check_values(x.grad(), std::vector<double>(16, 0.25));
+  check_values_abs(x.grad(), std::vector<double>(16, 0.25));
   Tensor ones4 = ones({1, 1, 4, 4});
   // padding 1: a corner window holds one real element of four
-  check_values(avg_pool2d(ones4, 2, 2, 1), {0.25, 0.5, 0.25, 0.5, 1, 0.5, 0.25, 0.5, 0.25});
-  check_values(avg_pool2d(ones4, 2, 2, 1, false), std::vector<double>(9, 1));
-  check_values(avg_pool2d(arange16(), Int2{1, 4}), {2.5, 6.5, 10.5, 14.5});
+  check_values_abs(avg_pool2d(ones4, 2, 2, 1), {0.25, 0.5, 0.25, 0.5, 1, 0.5, 0.25, 0.5, 0.25});
+  check_values_abs(avg_pool2d(ones4, 2, 2, 1, false), std::vector<double>(9, 1));
+  check_values_abs(avg_pool2d(arange16(), Int2{1, 4}), {2.5, 6.5, 10.5, 14.5});
 }
 
 TEST_CASE("adaptive_avg_pool2d: PyTorch's windows floor(i H / oh) .. ceil((i + 1) H / oh)") {
   Tensor x = arange16().requires_grad_();
-  check_values(adaptive_avg_pool2d(x, 1), {8.5});
+  check_values_abs(adaptive_avg_pool2d(x, 1), {8.5});
   // 4 -> 3: rows [0, 2), [1, 3), [2, 4), the same for columns
   Tensor y = adaptive_avg_pool2d(x, 3);
-  check_values(y, {3.5, 4.5, 5.5, 7.5, 8.5, 9.5, 11.5, 12.5, 13.5});
+  check_values_abs(y, {3.5, 4.5, 5.5, 7.5, 8.5, 9.5, 11.5, 12.5, 13.5});
   y.sum().backward();
-  check_values(x.grad(), {0.25, 0.5, 0.5, 0.25, 0.5, 1, 1, 0.5, 0.5, 1, 1, 0.5, 0.25, 0.5, 0.5, 0.25});
-  check_values(adaptive_avg_pool2d(arange16(), Int2{2, 1}), {4.5, 12.5});
+  check_values_abs(x.grad(), {0.25, 0.5, 0.5, 0.25, 0.5, 1, 1, 0.5, 0.5, 1, 1, 0.5, 0.25, 0.5, 0.5, 0.25});
+  check_values_abs(adaptive_avg_pool2d(arange16(), Int2{2, 1}), {4.5, 12.5});
   CHECK(shape_str(adaptive_avg_pool2d(randn({3, 5, 7}), Int2{2, 3}).sizes()) == "[3, 2, 3]");
 }
 
@@ -206,7 +186,7 @@ TEST_CASE("nn::Conv2d and the pooling modules: parameters, forward, repr like to
   Tensor x = randn({4, 1, 28, 28});
   Tensor y = conv(x);
   CHECK(shape_str(y.sizes()) == "[4, 16, 14, 14]");
-  check_values(y, values(F::conv2d(x, conv->weight, conv->bias, 2, 1)), 0);
+  check_values_abs(y, values(F::conv2d(x, conv->weight, conv->bias, 2, 1)), 0);
   // fan_in = 1 * 3 * 3: weight and bias within +-1/3
   for (double v : values(conv->weight)) CHECK(std::abs(v) <= 1.0 / 3);
   for (double v : values(conv->bias)) CHECK(std::abs(v) <= 1.0 / 3);
@@ -218,9 +198,9 @@ TEST_CASE("nn::Conv2d and the pooling modules: parameters, forward, repr like to
   CHECK(nn::AvgPool2d(Int2{2, 2}, Int2{1, 2}, 1)->repr() == "AvgPool2d(kernel_size=(2, 2), stride=(1, 2), padding=1)");
   CHECK(nn::AdaptiveAvgPool2d(1)->repr() == "AdaptiveAvgPool2d(output_size=1)");
   CHECK(nn::AdaptiveAvgPool2d(Int2{5, 7})->repr() == "AdaptiveAvgPool2d(output_size=(5, 7))");
-  check_values(nn::MaxPool2d(2)(arange16()), {6, 8, 14, 16});
-  check_values(nn::AvgPool2d(2)(arange16()), {3.5, 5.5, 11.5, 13.5});
-  check_values(nn::AdaptiveAvgPool2d(1)(arange16()), {8.5});
+  check_values_abs(nn::MaxPool2d(2)(arange16()), {6, 8, 14, 16});
+  check_values_abs(nn::AvgPool2d(2)(arange16()), {3.5, 5.5, 11.5, 13.5});
+  check_values_abs(nn::AdaptiveAvgPool2d(1)(arange16()), {8.5});
 
   // the tutorial's CNN: three stride-2 convolutions, relu, then a global average
   nn::Conv2d c1{1, 16, 3, 2, 1}, c2{16, 16, 3, 2, 1}, c3{16, 10, 3, 2, 1};

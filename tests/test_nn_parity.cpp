@@ -31,6 +31,8 @@
 
 #include <ctorch/ctorch.hpp>
 
+#include "parity_reference.hpp"
+
 #ifndef CTORCH_NN_PARITY_DIR
 #define CTORCH_NN_PARITY_DIR "nn_parity"
 #endif
@@ -44,64 +46,30 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr double kRtol = 1e-5;
-constexpr double kAtol = 1e-6;
+using test::compare;
+using test::Match;
+using test::shell_quote;
 const char* const kPython = "/usr/bin/python3";
 
-std::string env_or(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
-std::string ref_dir() { return env_or("CTORCH_NN_PARITY_DIR", CTORCH_NN_PARITY_DIR); }
-std::string script() { return env_or("CTORCH_SOURCE_DIR", CTORCH_SOURCE_DIR) + std::string("/tests/parity/gen_nn_ref.py"); }
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return q + "'";
-}
+std::string ref_dir() { return test::env_or("CTORCH_NN_PARITY_DIR", CTORCH_NN_PARITY_DIR); }
+std::string script() { return test::env_or("CTORCH_SOURCE_DIR", CTORCH_SOURCE_DIR) + std::string("/tests/parity/gen_nn_ref.py"); }
 // std::system's status as an exit code (-1 when the shell could not run it or it was killed).
 int run(const std::string& cmd) {
   int status = std::system(cmd.c_str());
   return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// ---- the reference ----
-struct Reference {
-  std::map<std::string, Tensor> t;
-  std::map<std::string, std::string> meta;
+// ---- the reference: nn_ref.safetensors, and the state_dict torch wrote beside it ----
+struct Reference : test::Reference {
   std::string state_path;
-  bool has(const std::string& k) const { return t.count(k) != 0; }
-  const Tensor& at(const std::string& k) const {
-    auto it = t.find(k);
-    CTORCH_CHECK(it != t.end(), "nn parity: the reference has no tensor '{}'", k);
-    return it->second;
-  }
-  // Tensors whose names start with prefix, the prefix removed, in name order.
-  NamedTensors with_prefix(const std::string& prefix) const {
-    NamedTensors out;
-    for (auto it = t.lower_bound(prefix); it != t.end() && it->first.starts_with(prefix); ++it)
-      out.emplace_back(it->first.substr(prefix.size()), it->second);
-    return out;
-  }
-  std::set<std::string> case_names() const {
-    std::set<std::string> names;
-    for (const auto& [k, _] : t)
-      if (!k.starts_with("gain/")) names.insert(k.substr(0, k.find('/')));
-    return names;
-  }
 };
 
 Reference load_reference() {
   std::string dir = ref_dir();
   std::string ref_path = dir + "/nn_ref.safetensors", state_path = dir + "/nn_state_net.safetensors";
-  if (!fs::exists(ref_path) || !fs::exists(state_path)) {
-    std::string cmd = shell_quote(kPython) + " " + shell_quote(script()) + " " + shell_quote(dir);
-    int rc = run(cmd);
-    CTORCH_CHECK(rc == 0, "nn parity: the reference files are missing and `{}` failed (exit {}): PyTorch 1.13 must be "
-                 "importable by /usr/bin/python3 (Debian python3-torch; scripts/setup.sh --test)", cmd, rc);
-  }
+  test::make_reference("nn parity", {ref_path, state_path}, script(), {dir});
   Reference ref;
-  for (auto& [k, v] : load_safetensors(ref_path, &ref.meta)) ref.t.emplace(k, v);
+  static_cast<test::Reference&>(ref) = test::Reference::load("nn parity", ref_path);
   std::map<std::string, std::string> state_meta;
   load_safetensors(state_path, &state_meta);
   CTORCH_CHECK(ref.meta.count("run") && state_meta["run"] == ref.meta["run"],
@@ -113,45 +81,6 @@ Reference load_reference() {
 const Reference& reference() {
   static const Reference ref = load_reference();  // a failure throws again in every test that needs it
   return ref;
-}
-
-// ---- comparing tensors ----
-enum class Match { kClose, kBitwise };
-
-void compare(const std::string& what, const Tensor& got, const Tensor& want, Match mode, std::vector<std::string>& out) {
-  if (!got.defined()) {
-    out.push_back(what + ": ctorch has no tensor (undefined)");
-    return;
-  }
-  if (got.dtype() != want.dtype() || !same_shape(got.sizes(), want.sizes())) {
-    out.push_back(fmt::format("{}: ctorch gives {} {}, torch {} {}", what, dtype_name(got.dtype()),
-                              shape_str(got.sizes()), dtype_name(want.dtype()), shape_str(want.sizes())));
-    return;
-  }
-  std::vector<double> g = got.to_vector<double>(), w = want.to_vector<double>();
-  double scale = 1;
-  for (double v : w)
-    if (std::isfinite(v)) scale = std::max(scale, std::abs(v));
-  int bad = 0;
-  std::string detail;
-  for (size_t i = 0; i < g.size(); ++i) {
-    bool ok;
-    if (mode == Match::kBitwise) {
-      // float32 and int64 values are exact in a double; compare the bits (so -0.0 != 0.0)
-      uint64_t gb, wb;
-      std::memcpy(&gb, &g[i], 8);
-      std::memcpy(&wb, &w[i], 8);
-      ok = gb == wb || (std::isnan(g[i]) && std::isnan(w[i]));
-    } else if (std::isnan(w[i]) || std::isnan(g[i])) {
-      ok = std::isnan(w[i]) && std::isnan(g[i]);
-    } else if (std::isinf(w[i]) || std::isinf(g[i])) {
-      ok = g[i] == w[i];
-    } else {
-      ok = std::abs(g[i] - w[i]) <= kRtol * std::abs(w[i]) + kAtol * scale;
-    }
-    if (!ok && ++bad <= 3) detail += fmt::format(" [{}] ctorch {:.9g} torch {:.9g};", i, g[i], w[i]);
-  }
-  if (bad) out.push_back(fmt::format("{} {}: {} of {} values differ{}", what, shape_str(want.sizes()), bad, g.size(), detail));
 }
 
 // ---- cases ----
@@ -581,15 +510,9 @@ void run_group(const std::string& group) {
 }  // namespace
 
 TEST_CASE("nn parity: the reference file and the C++ cases cover each other") {
-  const Reference& ref = reference();
-  CHECK(ref.meta.at("torch").starts_with("1.13"));
-  std::set<std::string> in_file = ref.case_names(), in_cpp;
-  for (const CaseDef& def : cases()) {
-    CHECK_MESSAGE(in_cpp.insert(def.name).second, "duplicate C++ case " << def.name);
-    CHECK_MESSAGE(in_file.count(def.name), "C++ case " << def.name << " is not in the reference file");
-  }
-  for (const auto& name : in_file) CHECK_MESSAGE(in_cpp.count(name), "reference case " << name << " has no C++ lambda");
-  CHECK(std::to_string(in_file.size()) == ref.meta.at("cases"));
+  std::vector<std::string> names;
+  for (const CaseDef& def : cases()) names.push_back(def.name);
+  reference().check_covers(names, /*skip=*/"gain");
 }
 
 TEST_CASE("nn parity: layers forward and backward") { run_group("layers"); }

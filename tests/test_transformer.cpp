@@ -20,6 +20,10 @@
 
 #include <ctorch/ctorch.hpp>
 
+#include "helpers.hpp"
+
+#include "parity_reference.hpp"
+
 #ifndef CTORCH_TRANSFORMER_REF
 #define CTORCH_TRANSFORMER_REF "transformer_ref.safetensors"
 #endif
@@ -32,15 +36,9 @@ namespace F = ctorch::nn::functional;
 
 namespace {
 
-std::vector<double> values(const Tensor& t) { return t.detach().contiguous().to_vector<double>(); }
+using test::values;
+using test::check_values_abs;
 std::string shape_of(const Tensor& t) { return shape_str(t.sizes()); }
-
-void check_values(const Tensor& t, const std::vector<double>& want, double tol = 1e-6) {
-  std::vector<double> got = values(t);
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    CHECK_MESSAGE(std::abs(got[i] - want[i]) <= tol, "element ", i, ": ", got[i], " vs ", want[i]);
-}
 
 bool all_close(const Tensor& a, const Tensor& b, double tol = 1e-6) {
   if (!same_shape(a.sizes(), b.sizes())) return false;
@@ -50,22 +48,6 @@ bool all_close(const Tensor& a, const Tensor& b, double tol = 1e-6) {
   return true;
 }
 
-template <class Fn>
-std::string error_of(Fn&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-#define CHECK_ERROR(expr, ...)                                                                   \
-  do {                                                                                           \
-    std::string msg_ = error_of([&] { (void)(expr); });                                          \
-    CHECK_MESSAGE(!msg_.empty(), "no ctorch::Error from " #expr);                                \
-    for (const char* part_ : {__VA_ARGS__}) CHECK_MESSAGE(msg_.find(part_) != std::string::npos, \
-                                                          "message '", msg_, "' lacks '", part_, "'"); \
-  } while (0)
 
 Tensor rnd(std::initializer_list<int64_t> shape, double scale = 1.0) {
   return (randn(IntArrayRef(shape.begin(), shape.size()), kFloat64) * scale).requires_grad_();
@@ -85,18 +67,18 @@ TEST_CASE("layer_norm: hand-checked values, biased variance, eps inside the squa
   Tensor x = tensor({{1.f, 2.f, 3.f, 4.f}, {2.f, 2.f, 2.f, 2.f}});
   // row 0: mean 2.5, biased variance 1.25; row 1: constant, so (x - mean) = 0 whatever eps
   double r = 1 / std::sqrt(1.25 + 1e-5);
-  check_values(layer_norm(x, {4}), {-1.5 * r, -0.5 * r, 0.5 * r, 1.5 * r, 0, 0, 0, 0}, 1e-6);
+  check_values_abs(layer_norm(x, {4}), {-1.5 * r, -0.5 * r, 0.5 * r, 1.5 * r, 0, 0, 0, 0}, 1e-6);
   Tensor w = tensor({1.f, 2.f, 3.f, 4.f}), b = tensor({0.f, 1.f, 0.f, -1.f});
-  check_values(layer_norm(x, {4}, w, b, 0.0).select(0, 0),
+  check_values_abs(layer_norm(x, {4}, w, b, 0.0).select(0, 0),
                {-1.5 / std::sqrt(1.25), 1 - 1.0 / std::sqrt(1.25), 1.5 / std::sqrt(1.25), -1 + 6 / std::sqrt(1.25)}, 1e-5);
   // a constant row with eps = 0 is 0 / 0 = NaN, as in torch
   CHECK(std::isnan(values(layer_norm(x, {4}, w, b, 0.0))[4]));
   // eps matters: variance 1.25 + eps 1
-  check_values(layer_norm(x, {4}, {}, {}, 1.0).select(0, 0), {-1.5 / 1.5, -0.5 / 1.5, 0.5 / 1.5, 1.5 / 1.5}, 1e-6);
+  check_values_abs(layer_norm(x, {4}, {}, {}, 1.0).select(0, 0), {-1.5 / 1.5, -0.5 / 1.5, 0.5 / 1.5, 1.5 / 1.5}, 1e-6);
   // a normalized_shape of two dims normalizes over both
   Tensor y = layer_norm(arange(0, 12, 1, TensorOptions(kFloat64)).view({2, 2, 3}), {2, 3});
   CHECK(shape_of(y) == "[2, 2, 3]");
-  check_values(y.select(0, 0), values(y.select(0, 1)), 1e-12);
+  check_values_abs(y.select(0, 0), values(y.select(0, 1)), 1e-12);
   // float64 and F:: spelling, non-contiguous input
   Tensor xt = randn({5, 3}, kFloat64).t();
   CHECK(all_close(F::layer_norm(xt, {5}), layer_norm(xt.contiguous(), {5}), 1e-12));
@@ -142,8 +124,8 @@ TEST_CASE("layer_norm: rows shared between threads give the same values and grad
 TEST_CASE("nn::LayerNorm: parameters, init, repr, elementwise_affine=false") {
   nn::LayerNorm ln(8);
   CHECK(keys(ln->named_parameters()) == std::vector<std::string>{"weight", "bias"});
-  check_values(ln->weight, std::vector<double>(8, 1.0), 0);
-  check_values(ln->bias, std::vector<double>(8, 0.0), 0);
+  check_values_abs(ln->weight, std::vector<double>(8, 1.0), 0);
+  check_values_abs(ln->bias, std::vector<double>(8, 0.0), 0);
   CHECK(ln->repr() == "LayerNorm((8,), eps=1e-05, elementwise_affine=True)");
   nn::LayerNorm ln2(std::vector<int64_t>{4, 5}, 1e-3, false);
   CHECK(ln2->parameters().empty());
@@ -163,17 +145,17 @@ TEST_CASE("embedding: rows by index, gradient summed per row, padding row gets n
   Tensor idx = tensor({{1, 3}, {1, 0}});
   Tensor y = F::embedding(idx, w, 1);
   CHECK(shape_of(y) == "[2, 2, 3]");
-  check_values(y, {3, 4, 5, 9, 10, 11, 3, 4, 5, 0, 1, 2}, 0);
+  check_values_abs(y, {3, 4, 5, 9, 10, 11, 3, 4, 5, 0, 1, 2}, 0);
   y.backward(ones({2, 2, 3}));
-  check_values(w.grad(), {1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1}, 0);  // row 1 is padding
+  check_values_abs(w.grad(), {1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1}, 0);  // row 1 is padding
   w.set_grad({});
   embedding(idx, w).sum().backward();
-  check_values(w.grad(), {1, 1, 1, 2, 2, 2, 0, 0, 0, 1, 1, 1}, 0);
+  check_values_abs(w.grad(), {1, 1, 1, 2, 2, 2, 0, 0, 0, 1, 1, 1}, 0);
   // a 0-d index gives one row; padding_idx -1 is the last row
   CHECK(shape_of(embedding(tensor(2), w)) == "[3]");
   w.set_grad({});
   embedding(tensor({3, 2}), w, -1).sum().backward();
-  check_values(w.grad(), {0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0}, 0);
+  check_values_abs(w.grad(), {0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0}, 0);
   // gradcheck on the weight (float64); padding_idx 3 is never read, so it changes nothing
   Tensor wd = rnd({5, 3});
   Tensor id = tensor({{0, 4, 4}, {2, 0, 1}});
@@ -186,13 +168,13 @@ TEST_CASE("nn::Embedding: N(0, 1) init, padding row zero and gradient-free, repr
   nn::Embedding e(10, 4, 2);
   CHECK(keys(e->named_parameters()) == std::vector<std::string>{"weight"});
   CHECK(shape_of(e->weight) == "[10, 4]");
-  check_values(e->weight.select(0, 2), {0, 0, 0, 0}, 0);
+  check_values_abs(e->weight.select(0, 2), {0, 0, 0, 0}, 0);
   CHECK(e->repr() == "Embedding(10, 4, padding_idx=2)");
   CHECK(nn::Embedding(7, 4, -1)->padding_idx == 6);
   CHECK(nn::Embedding(3, 5)->repr() == "Embedding(3, 5)");
   Tensor y = e(tensor({2, 3, 2}));
   y.pow(2.0).sum().backward();
-  check_values(e->weight.grad().select(0, 2), {0, 0, 0, 0}, 0);
+  check_values_abs(e->weight.grad().select(0, 2), {0, 0, 0, 0}, 0);
   CHECK(values(e->weight.grad().select(0, 3)) != std::vector<double>(4, 0.0));
 }
 
@@ -203,15 +185,15 @@ TEST_CASE("scaled_dot_product_attention: hand-checked, masks of both kinds, caus
   Tensor q = tensor({{{0.f, std::sqrt(2.f)}}}), k = tensor({{{1.f, 0.f}, {0.f, 1.f}}});
   Tensor v = tensor({{{10.f, 0.f}, {0.f, 10.f}}});
   double p1 = 1 / (1 + std::exp(-1.0));
-  check_values(attention_weights(q, k), {1 - p1, p1}, 1e-6);
-  check_values(F::scaled_dot_product_attention(q, k, v), {10 * (1 - p1), 10 * p1}, 1e-5);
+  check_values_abs(attention_weights(q, k), {1 - p1, p1}, 1e-6);
+  check_values_abs(F::scaled_dot_product_attention(q, k, v), {10 * (1 - p1), 10 * p1}, 1e-5);
   // a bool mask (true = masked) and the float mask with -inf where it is true give the same result
   Tensor m = tensor({{{false, true}}});
-  check_values(F::scaled_dot_product_attention(q, k, v, m), {10, 0}, 1e-6);
+  check_values_abs(F::scaled_dot_product_attention(q, k, v, m), {10, 0}, 1e-6);
   Tensor mf = tensor({{{0.f, -std::numeric_limits<float>::infinity()}}});
-  check_values(F::scaled_dot_product_attention(q, k, v, mf), {10, 0}, 1e-6);
+  check_values_abs(F::scaled_dot_product_attention(q, k, v, mf), {10, 0}, 1e-6);
   // a float mask adds: +1 to key 0 makes both scores 1
-  check_values(attention_weights(q, k, tensor({1.f, 0.f})), {0.5, 0.5}, 1e-6);
+  check_values_abs(attention_weights(q, k, tensor({1.f, 0.f})), {0.5, 0.5}, 1e-6);
   // causal: row i sees keys 0..i only
   manual_seed(1);
   Tensor qq = randn({2, 3, 4, 5}), kk = randn({2, 3, 4, 5}), vv = randn({2, 3, 4, 6});
@@ -221,7 +203,7 @@ TEST_CASE("scaled_dot_product_attention: hand-checked, masks of both kinds, caus
   CHECK(shape_of(causal) == "[2, 3, 4, 6]");
   CHECK(all_close(causal, F::scaled_dot_product_attention(qq, kk, vv, tri), 1e-6));
   Tensor pw = attention_weights(qq, kk, {}, true);
-  check_values(pw.select(0, 1).select(0, 2).select(0, 0), {1, 0, 0, 0}, 0);
+  check_values_abs(pw.select(0, 1).select(0, 2).select(0, 0), {1, 0, 0, 0}, 0);
   // composed reference: softmax(q k^T / sqrt(E)) v
   Tensor ref = matmul(softmax(matmul(qq, kk.mT()) / std::sqrt(5.0), -1), vv);
   CHECK(all_close(F::scaled_dot_product_attention(qq, kk, vv), ref, 1e-5));
@@ -274,8 +256,8 @@ TEST_CASE("nn::MultiheadAttention: parameter names and order as torch's state_di
   CHECK(keys(mha->state_dict()) ==
         std::vector<std::string>{"in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"});
   CHECK(shape_of(mha->in_proj_weight) == "[24, 8]");
-  check_values(mha->in_proj_bias, std::vector<double>(24, 0.0), 0);
-  check_values(mha->out_proj->bias, std::vector<double>(8, 0.0), 0);
+  check_values_abs(mha->in_proj_bias, std::vector<double>(24, 0.0), 0);
+  check_values_abs(mha->out_proj->bias, std::vector<double>(8, 0.0), 0);
   nn::MultiheadAttention nb(8, 2, 0.0, false);
   CHECK(keys(nb->state_dict()) == std::vector<std::string>{"in_proj_weight", "out_proj.weight"});
   Tensor x = randn({5, 3, 8});
@@ -290,7 +272,7 @@ TEST_CASE("nn::MultiheadAttention: parameter names and order as torch's state_di
   CHECK(shape_of(o3) == "[3, 5, 8]");
   CHECK(shape_of(w3) == "[3, 4, 5, 7]");
   // the weights of each query sum to one
-  check_values(w3.sum(-1), std::vector<double>(60, 1.0), 1e-5);
+  check_values_abs(w3.sum(-1), std::vector<double>(60, 1.0), 1e-5);
 }
 
 TEST_CASE("nn::MultiheadAttention: gradcheck through the module in float64, with masks") {
@@ -406,77 +388,20 @@ TEST_CASE("transformer ops and modules: bad inputs throw errors naming the op an
 
 namespace {
 
-constexpr double kRtol = 1e-5;
-constexpr double kAtol = 1e-6;
-
-struct Reference {
-  std::map<std::string, Tensor> t;
-  std::map<std::string, std::string> meta;
-  bool has(const std::string& k) const { return t.count(k) != 0; }
-  const Tensor& at(const std::string& k) const {
-    auto it = t.find(k);
-    CTORCH_CHECK(it != t.end(), "transformer parity: the reference has no tensor '{}'", k);
-    return it->second;
-  }
-  NamedTensors with_prefix(const std::string& prefix) const {
-    NamedTensors out;
-    for (auto it = t.lower_bound(prefix); it != t.end() && it->first.starts_with(prefix); ++it)
-      out.emplace_back(it->first.substr(prefix.size()), it->second);
-    return out;
-  }
-  std::set<std::string> case_names() const {
-    std::set<std::string> names;
-    for (const auto& [k, _] : t) names.insert(k.substr(0, k.find('/')));
-    return names;
-  }
-};
+using test::compare;
+using test::Match;
+using test::Reference;
 
 const Reference& reference() {
   static const Reference ref = [] {
-    const char* env = std::getenv("CTORCH_TRANSFORMER_REF");
-    std::string path = env && *env ? env : CTORCH_TRANSFORMER_REF;
-    if (!std::filesystem::exists(path)) {
-      std::filesystem::path p(path);
-      if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-      std::string cmd = "/usr/bin/python3 '" + std::string(CTORCH_SOURCE_DIR) +
-                        "/tests/parity/gen_transformer_ref.py' '" + path + "'";
-      CTORCH_CHECK(std::system(cmd.c_str()) == 0,
-                   "transformer parity: `{}` failed: PyTorch 1.13 must be importable by /usr/bin/python3 (Debian "
-                   "python3-torch; scripts/setup.sh --test)", cmd);
-    }
-    Reference r;
-    for (auto& [k, v] : load_safetensors(path, &r.meta)) r.t.emplace(k, v);
-    return r;
+    std::string path = test::env_or("CTORCH_TRANSFORMER_REF", CTORCH_TRANSFORMER_REF);
+    std::filesystem::path p(path);
+    if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
+    test::make_reference("transformer parity", {path}, std::string(CTORCH_SOURCE_DIR) + "/tests/parity/gen_transformer_ref.py",
+                         {path});
+    return Reference::load("transformer parity", path);
   }();
   return ref;
-}
-
-enum class Match { kClose, kBitwise };
-
-void compare(const std::string& what, const Tensor& got, const Tensor& want, Match mode, std::vector<std::string>& out) {
-  if (!got.defined()) return out.push_back(what + ": ctorch has no tensor (undefined)");
-  if (got.dtype() != want.dtype() || !same_shape(got.sizes(), want.sizes()))
-    return out.push_back(fmt::format("{}: ctorch gives {} {}, torch {} {}", what, dtype_name(got.dtype()),
-                                     shape_str(got.sizes()), dtype_name(want.dtype()), shape_str(want.sizes())));
-  std::vector<double> g = values(got), w = values(want);
-  double scale = 1;
-  for (double v : w)
-    if (std::isfinite(v)) scale = std::max(scale, std::abs(v));
-  int bad = 0;
-  std::string detail;
-  for (size_t i = 0; i < g.size(); ++i) {
-    bool ok;
-    if (mode == Match::kBitwise) {
-      uint64_t gb, wb;  // float32 values are exact in a double: compare the bits (-0.0 != 0.0)
-      std::memcpy(&gb, &g[i], 8);
-      std::memcpy(&wb, &w[i], 8);
-      ok = gb == wb;
-    } else {
-      ok = std::abs(g[i] - w[i]) <= kRtol * std::abs(w[i]) + kAtol * scale;
-    }
-    if (!ok && ++bad <= 3) detail += fmt::format(" [{}] ctorch {:.9g} torch {:.9g};", i, g[i], w[i]);
-  }
-  if (bad) out.push_back(fmt::format("{} {}: {} of {} values differ{}", what, shape_str(want.sizes()), bad, g.size(), detail));
 }
 
 class Case {
@@ -684,15 +609,9 @@ void run_group(const std::string& group) {
 }  // namespace
 
 TEST_CASE("transformer parity: the reference file and the C++ cases cover each other") {
-  const Reference& ref = reference();
-  CHECK(ref.meta.at("torch").starts_with("1.13"));
-  std::set<std::string> in_file = ref.case_names(), in_cpp;
-  for (const CaseDef& def : cases()) {
-    CHECK_MESSAGE(in_cpp.insert(def.name).second, "duplicate C++ case " << def.name);
-    CHECK_MESSAGE(in_file.count(def.name), "C++ case " << def.name << " is not in the reference file");
-  }
-  for (const auto& name : in_file) CHECK_MESSAGE(in_cpp.count(name), "reference case " << name << " has no C++ lambda");
-  CHECK(std::to_string(in_file.size()) == ref.meta.at("cases"));
+  std::vector<std::string> names;
+  for (const CaseDef& def : cases()) names.push_back(def.name);
+  reference().check_covers(names);
 }
 
 TEST_CASE("transformer parity: F::layer_norm and nn::LayerNorm forward and gradients") { run_group("layer_norm"); }
