@@ -182,17 +182,27 @@ MatRef rows_of(const Tensor& t);    // a contiguous tensor as [numel / last, las
 // Products of at least this many multiply-adds are shared between ctorch's threads.
 inline constexpr int64_t kParallelMacs = int64_t{1} << 21;
 
-// Runs f(lo, hi) over the items [0, n): one range per thread when n items of `macs_each`
-// multiply-adds reach kParallelMacs, else in one call. For batches of products (attention's
-// heads); a product inside f runs on its caller's thread only.
-template <class F> void for_batches(int64_t n, int64_t macs_each, F&& f) {
-  int parts = static_cast<int>(std::min<int64_t>(get_num_threads(), n));
-  if (parts < 2 || n * macs_each < kParallelMacs) return f(int64_t{0}, n);
+// How many consecutive ranges to cut n items of `work_each` into: one per thread once the total
+// reaches `min_work` (below it, handing work to another thread costs more than it saves), else 1.
+inline int parallel_parts(int64_t n, int64_t work_each, int64_t min_work = kParallelMacs) {
+  if (n * work_each < min_work) return 1;
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), n)));
+}
+
+// f(part, lo, hi) over the items [0, n) cut into `parts` consecutive ranges, run at once; a part
+// index lets f keep per-part partial sums. A product inside f runs on its caller's thread only.
+template <class F> void for_ranges(int64_t n, int parts, F&& f) {
+  if (parts <= 1) return f(0, int64_t{0}, n);
   int64_t step = (n + parts - 1) / parts;
   parallel_tasks(parts, [&](int p) {
     int64_t lo = p * step, hi = std::min(n, lo + step);
-    if (lo < hi) f(lo, hi);
+    if (lo < hi) f(p, lo, hi);
   });
+}
+
+// f(lo, hi) over a batch of n products of `macs_each` multiply-adds each (attention's heads).
+template <class F> void for_batches(int64_t n, int64_t macs_each, F&& f) {
+  for_ranges(n, parallel_parts(n, macs_each), [&](int, int64_t lo, int64_t hi) { f(lo, hi); });
 }
 
 // c = a @ b + beta * c, c row-major with leading dimension ldc. Float types go through

@@ -7,7 +7,6 @@
 #include "../autograd/node.hpp"
 #include "../core/factories.hpp"
 #include "../core/kernels.hpp"
-#include "../core/threads.hpp"
 #include "linalg.hpp"
 #include "softmax_rows.hpp"
 

@@ -7,7 +7,6 @@
 #include "../autograd/node.hpp"
 #include "../core/factories.hpp"
 #include "../core/kernels.hpp"
-#include "../core/threads.hpp"
 
 namespace ctorch {
 
@@ -15,31 +14,8 @@ using autograd::grads;
 using autograd::record;
 using autograd::Saved;
 
-namespace {
-
-// Rows are shared between ctorch's threads from this many elements on; below, handing the work
-// over costs more than the loop.
+// Rows are shared between ctorch's threads from this many elements on (kernels::parallel_parts).
 constexpr int64_t kParallelElements = int64_t{1} << 16;
-
-int row_chunks(int64_t rows, int64_t row_len) {
-  if (rows * row_len < kParallelElements) return 1;
-  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), rows)));
-}
-
-// f(chunk, first_row, end_row) over [0, rows) cut into `chunks` consecutive ranges, run at once.
-template <class F>
-void for_row_chunks(int64_t rows, int chunks, F&& f) {
-  if (chunks <= 1) return f(0, int64_t{0}, rows);
-  int64_t step = (rows + chunks - 1) / chunks;
-  parallel_tasks(chunks, [&](int p) {
-    int64_t lo = p * step, hi = std::min(rows, lo + step);
-    if (lo < hi) f(p, lo, hi);
-  });
-}
-
-Tensor dense(const Tensor& t) { return t.is_contiguous() ? t : t.contiguous(); }
-
-}  // namespace
 
 // Forward, per row of N elements: mean = sum(x) / N, var = sum((x - mean)^2) / N (two passes, in
 // double), rstd = 1 / sqrt(var + eps), xhat = (x - mean) * rstd, y = xhat * w + b.
@@ -69,9 +45,9 @@ Tensor layer_norm(const Tensor& input, IntArrayRef normalized_shape, const Tenso
 
   const int64_t N = numel_of(normalized_shape);
   const int64_t M = numel_of(IntArrayRef(input.sizes().data(), input.dim() - k));
-  Tensor x = dense(input.detach());
-  Tensor w = weight.defined() ? dense(weight.detach()) : Tensor();
-  Tensor b = bias.defined() ? dense(bias.detach()) : Tensor();
+  Tensor x = input.detach().contiguous();
+  Tensor w = weight.defined() ? weight.detach().contiguous() : Tensor();
+  Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();
   Tensor out = empty(input.sizes(), input.dtype());
   Tensor mean = empty({M}, kFloat64), rstd = empty({M}, kFloat64);  // double: see xhat below
   dispatch_floating(input.dtype(), "layer_norm", [&]<class T>() {
@@ -81,7 +57,7 @@ Tensor layer_norm(const Tensor& input, IntArrayRef normalized_shape, const Tenso
     T* py = out.data_ptr<T>();
     double* pm = mean.data_ptr<double>();
     double* pr = rstd.data_ptr<double>();
-    for_row_chunks(M, row_chunks(M, N), [&](int, int64_t lo, int64_t hi) {
+    kernels::for_ranges(M, kernels::parallel_parts(M, N, kParallelElements), [&](int, int64_t lo, int64_t hi) {
       for (int64_t r = lo; r < hi; ++r) {
         const T* xr = px + r * N;
         T* yr = py + r * N;
@@ -110,12 +86,12 @@ Tensor layer_norm(const Tensor& input, IntArrayRef normalized_shape, const Tenso
   return record("NativeLayerNormBackward0", out, {input, weight, bias}, {x, w, mean, rstd},
                 [M, N, ns](const Saved& s, const Tensor& g_in) {
     Tensor x = s[0], w = s[1], mean = s[2], rstd = s[3];  // mean and rstd in double [M]
-    Tensor g = dense(g_in);
+    Tensor g = g_in.contiguous();
     const bool want_x = s.needs_grad(0), want_w = s.needs_grad(1), want_b = s.needs_grad(2);
     Tensor gx = want_x ? empty(x.sizes(), x.dtype()) : Tensor();
     Tensor gw = want_w ? empty(ns, x.dtype()) : Tensor();
     Tensor gb = want_b ? empty(ns, x.dtype()) : Tensor();
-    const int chunks = row_chunks(M, N);
+    const int chunks = kernels::parallel_parts(M, N, kParallelElements);
     // per chunk: sum of g * xhat and of g for each of the N columns, in double
     std::vector<double> acc(want_w || want_b ? static_cast<size_t>(chunks) * 2 * N : 0, 0.0);
     dispatch_floating(x.dtype(), "layer_norm_backward", [&]<class T>() {
@@ -125,7 +101,7 @@ Tensor layer_norm(const Tensor& input, IntArrayRef normalized_shape, const Tenso
       const double* pm = mean.data_ptr<double>();
       const double* pr = rstd.data_ptr<double>();
       T* pgx = want_x ? gx.data_ptr<T>() : nullptr;
-      for_row_chunks(M, chunks, [&](int c, int64_t lo, int64_t hi) {
+      kernels::for_ranges(M, chunks, [&](int c, int64_t lo, int64_t hi) {
         double* dw = acc.empty() ? nullptr : acc.data() + static_cast<size_t>(c) * 2 * N;
         double* db = dw ? dw + N : nullptr;
         for (int64_t r = lo; r < hi; ++r) {
