@@ -133,4 +133,33 @@ inline void compare(const std::string& what, const Tensor& got, const Tensor& wa
   if (bad) out.push_back(fmt::format("{} {}: {} of {} values differ{}", what, shape_str(want.sizes()), bad, g.size(), detail));
 }
 
+// Named tensors against torch's: the same names on both sides, each compared.
+inline void compare_named(const NamedTensors& got, const NamedTensors& want, Match mode, std::vector<std::string>& out) {
+  std::map<std::string, Tensor> g(got.begin(), got.end());
+  std::set<std::string> want_names;
+  for (const auto& [k, w] : want) {
+    want_names.insert(k);
+    if (!g.count(k)) out.push_back("torch's " + k + " has no ctorch counterpart");
+    else compare(k, g[k], w, mode, out);
+  }
+  for (const auto& [k, _] : got)
+    if (!want_names.count(k)) out.push_back("ctorch's " + k + " is not in the reference");
+}
+
+// Runs every case of `group` (run(def) returns its problems): one CHECK per case, with all of
+// its problems in the message; a group without cases fails.
+template <class Def, class Run>
+void run_group(const std::vector<Def>& cases, const std::string& group, Run&& run) {
+  int n = 0;
+  for (const Def& def : cases) {
+    if (def.group != group) continue;
+    ++n;
+    std::vector<std::string> problems = run(def);
+    std::string msg = def.name + ":";
+    for (const auto& p : problems) msg += "\n    " + p;
+    CHECK_MESSAGE(problems.empty(), msg);
+  }
+  CHECK_MESSAGE(n > 0, "no cases in group " << group);
+}
+
 }  // namespace ctorch::test

@@ -173,16 +173,7 @@ std::vector<std::string> run_values(const Reference& ref, const CaseDef& def) {
   } catch (const std::exception& e) {
     return {std::string("threw: ") + e.what()};
   }
-  NamedTensors want = ref.with_prefix(def.name + "/value/");
-  std::set<std::string> got_names;
-  for (const auto& [k, v] : got) {
-    got_names.insert(k);
-    std::string key = def.name + "/value/" + k;
-    if (!ref.has(key)) problems.push_back("ctorch value " + k + " is not in the reference");
-    else compare(k, v.detach(), ref.at(key), Match::kBitwise, problems);
-  }
-  for (const auto& [k, _] : want)
-    if (!got_names.count(k)) problems.push_back("torch value " + k + " has no ctorch counterpart");
+  test::compare_named(got, ref.with_prefix(def.name + "/value/"), Match::kBitwise, problems);
   return problems;
 }
 
@@ -492,19 +483,9 @@ const std::vector<CaseDef>& cases() {
   return v;
 }
 
-// Runs every case of a group: one CHECK per case, with all of its problems in the message.
 void run_group(const std::string& group) {
   const Reference& ref = reference();
-  int n = 0;
-  for (const CaseDef& def : cases()) {
-    if (def.group != group) continue;
-    ++n;
-    std::vector<std::string> problems = def.forward ? run_forward(ref, def) : run_values(ref, def);
-    std::string msg = def.name + ":";
-    for (const auto& p : problems) msg += "\n    " + p;
-    CHECK_MESSAGE(problems.empty(), msg);
-  }
-  CHECK_MESSAGE(n > 0, ("no cases in group " + group));
+  test::run_group(cases(), group, [&](const CaseDef& def) { return def.forward ? run_forward(ref, def) : run_values(ref, def); });
 }
 
 }  // namespace

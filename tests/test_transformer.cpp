@@ -582,28 +582,13 @@ std::vector<std::string> run_init(const Reference& ref, const CaseDef& def) {
   manual_seed(seed_of(ref, def.name));
   NamedTensors got = def.build()->state_dict();
   got.emplace_back("after", rand({3}));  // the generator is where torch's is
-  NamedTensors want = ref.with_prefix(def.name + "/value/");
-  std::map<std::string, Tensor> g(got.begin(), got.end());
-  if (g.size() != want.size()) problems.push_back(fmt::format("ctorch has {} values, torch {}", g.size(), want.size()));
-  for (const auto& [k, w] : want) {
-    if (!g.count(k)) problems.push_back("torch's " + k + " is missing in ctorch");
-    else compare(k, g[k].detach(), w, Match::kBitwise, problems);
-  }
+  test::compare_named(got, ref.with_prefix(def.name + "/value/"), Match::kBitwise, problems);
   return problems;
 }
 
 void run_group(const std::string& group) {
   const Reference& ref = reference();
-  int n = 0;
-  for (const CaseDef& def : cases()) {
-    if (def.group != group) continue;
-    ++n;
-    std::vector<std::string> problems = def.run ? run_forward(ref, def) : run_init(ref, def);
-    std::string msg = def.name + ":";
-    for (const auto& p : problems) msg += "\n    " + p;
-    CHECK_MESSAGE(problems.empty(), msg);
-  }
-  CHECK_MESSAGE(n > 0, "no cases in group " << group);
+  test::run_group(cases(), group, [&](const CaseDef& def) { return def.run ? run_forward(ref, def) : run_init(ref, def); });
 }
 
 }  // namespace
